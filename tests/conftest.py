@@ -1,0 +1,39 @@
+"""Shared test fixtures: MNIST from AELAB_DATA_DIR, never the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# No test may reach the network: the data loader refuses to download under AELAB_OFFLINE=1.
+os.environ["AELAB_OFFLINE"] = "1"
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """The folder holding MNIST/raw; skip without it, but fail under CI=true."""
+    root = os.environ.get("AELAB_DATA_DIR")
+    missing = (
+        "AELAB_DATA_DIR is not set"
+        if not root
+        else next(
+            (f"{root}/MNIST/raw/{f} is missing" for f in MNIST_FILES
+             if not (Path(root) / "MNIST" / "raw" / f).exists()),
+            None,
+        )
+    )
+    if missing:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"MNIST is required under CI: {missing}")
+        pytest.skip(f"MNIST not available: {missing} (point AELAB_DATA_DIR at the folder holding MNIST/raw)")
+    return Path(root)

@@ -1,0 +1,105 @@
+"""The hand-written Function against torch autograd: gradcheck, gradgradcheck, vmap, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.autograd import gradcheck, gradgradcheck
+
+from aelab.backprop import ACTIVATIONS, LectureLinear, linear_act
+
+NAMES = list(ACTIVATIONS)
+
+
+def _inputs(batch: int, n_in: int, n_out: int, bias: bool, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    def leaf(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).requires_grad_()
+
+    return leaf(batch, n_in), leaf(n_out, n_in, scale=n_in**-0.5), leaf(n_out) if bias else None
+
+
+def test_registry_names():
+    assert set(ACTIVATIONS) == {"identity", "sigmoid", "relu", "softplus", "tanh", "leaky_relu"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(1, 3, 2), (6, 4, 3), (3, 2, 9), (4, 9, 1)])
+def test_gradcheck_and_gradgradcheck(name, bias, shape):
+    # Random float64 inputs land within gradcheck's eps (1e-6) of the ReLU kink with negligible odds.
+    x, w, b = _inputs(*shape, bias=bias)
+    args = (x, w, b) if bias else (x, w)
+    fn = (lambda x, w, b: linear_act(x, w, b, name)) if bias else (lambda x, w: linear_act(x, w, None, name))
+    assert gradcheck(fn, args, check_batched_grad=True)
+    assert gradgradcheck(fn, args, check_batched_grad=True)
+
+
+def test_only_requested_gradients_are_computed():
+    x, w, b = _inputs(4, 3, 2, bias=True)
+    x = x.detach()  # first layer: no ∂E/∂x wanted
+    out = linear_act(x, w, b, "sigmoid")
+    (gw, gb) = torch.autograd.grad(out.sum(), (w, b))
+    assert gw.shape == w.shape and gb.shape == b.shape
+    assert x.grad is None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_torch_func_transforms(name):
+    from torch.func import jacrev, vmap
+
+    x, w, b = (t.detach() for t in _inputs(5, 4, 3, bias=True))
+    native = ACTIVATIONS[name].torch_module()
+    jac = jacrev(lambda w: linear_act(x, w, b, name))(w)
+    ref = jacrev(lambda w: native(x @ w.t() + b))(w)
+    torch.testing.assert_close(jac, ref, rtol=1e-12, atol=1e-12)
+    xs = torch.randn(7, 5, 4, dtype=torch.float64)
+    torch.testing.assert_close(
+        vmap(lambda x: linear_act(x, w, b, name))(xs), native(xs @ w.t() + b), rtol=1e-12, atol=1e-12
+    )
+
+
+def test_autocast_bf16_runs_in_low_precision_with_fp32_grads():
+    layer = LectureLinear(8, 4, "relu")
+    x = torch.randn(16, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = layer(x)
+    assert out.dtype == torch.bfloat16
+    out.float().sum().backward()
+    assert layer.weight.grad.dtype == torch.float32
+    ref = torch.relu(x @ layer.weight.t() + layer.bias)
+    torch.testing.assert_close(out.float(), ref, rtol=2e-2, atol=5e-2)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((torch.randn(4, 3), torch.randn(2, 5), None), r"x must have shape \(batch, 5\).*got \(4, 3\)"),
+        ((torch.randn(4), torch.randn(2, 4), None), r"x must have shape \(batch, 4\).*got \(4,\)"),
+        ((torch.randn(4, 3), torch.randn(2, 3, 1), None), r"weight must have shape \(out_features, in_features\), got \(2, 3, 1\)"),
+        ((torch.randn(4, 3), torch.randn(2, 3), torch.randn(3)), r"bias must have shape \(2,\), got \(3,\)"),
+        ((torch.randn(4, 3), torch.randn(2, 3, dtype=torch.float64), None), r"share one dtype.*float32.*float64"),
+    ],
+)
+def test_bad_input_raises_value_error(args, message):
+    with pytest.raises(ValueError, match=message):
+        linear_act(*args, "relu")
+
+
+def test_unknown_activation_lists_valid_names():
+    with pytest.raises(ValueError, match="unknown activation 'swish'; valid activations: identity, sigmoid, relu"):
+        linear_act(torch.randn(2, 3), torch.randn(1, 3), None, "swish")
+    with pytest.raises(ValueError, match="valid activations"):
+        LectureLinear(3, 2, "gelu")
+
+
+def test_lecture_linear_matches_nn_linear_init_and_names():
+    torch.manual_seed(3)
+    ours = LectureLinear(7, 5, "tanh")
+    torch.manual_seed(3)
+    ref = torch.nn.Linear(7, 5)
+    assert list(ours.state_dict()) == ["weight", "bias"]
+    torch.testing.assert_close(ours.weight, ref.weight, rtol=0, atol=0)
+    torch.testing.assert_close(ours.bias, ref.bias, rtol=0, atol=0)
+    x = torch.randn(3, 2, 7)  # leading dims are flattened and restored
+    torch.testing.assert_close(ours(x), torch.tanh(ref(x)))
