@@ -1,0 +1,79 @@
+"""``ConvAutoencoder``: the lecture's "local convolution + decimation", then fully connected
+layers to the code; the decoder mirrors it with upsampling + convolution."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from aelab.models.base import IMAGE_SHAPE, Autoencoder, check_code_dim, check_positive
+from aelab.models.layers import check_impl, conv, dense
+
+MAX_DECIMATIONS = 2  # 28 → 14 → 7; a third stride-2 step would not divide 7 evenly
+
+
+class ConvAutoencoder(Autoencoder):
+    """Convolutional autoencoder on 1×28×28 images.
+
+    Encoder: ``depth`` convolutions (k×k, "same" padding); the first two decimate with stride 2
+    (28 → 14 → 7), later ones keep 7×7. Channels start at ``channels`` and double at the second
+    decimation. Then a fully connected layer (optionally ``fc_hidden`` first) gives the code.
+    Decoder: fully connected back to the last feature map, then per block nearest-neighbour
+    upsampling where the encoder decimated and a convolution; the last gives 1 channel of logits.
+    With ``impl=lecture`` every convolution is the hand-written Function on unfolded patches.
+    """
+
+    family = "conv"
+
+    def __init__(
+        self,
+        depth: int = 2,
+        channels: int = 32,
+        code_dim: int = 30,
+        activation: str = "relu",
+        code_activation: str = "identity",
+        impl: str = "lecture",
+        init: str = "auto",
+        kernel_size: int = 3,
+        fc_hidden: int = 0,
+    ) -> None:
+        check_impl(impl)
+        super().__init__(activation, code_activation, impl, init)
+        check_positive("depth", depth)
+        check_positive("channels", channels)
+        check_code_dim(code_dim)
+        if kernel_size not in (3, 5):
+            raise ValueError(f"kernel_size must be one of: 3, 5, got {kernel_size!r}")
+        pad = kernel_size // 2
+        chans = [1] + [channels * (2 if i >= 1 else 1) for i in range(depth)]
+        strides = [2 if i < MAX_DECIMATIONS else 1 for i in range(depth)]
+        side = 28 // 2 ** min(depth, MAX_DECIMATIONS)
+        flat = chans[-1] * side * side
+        fc = [flat, *([fc_hidden] if fc_hidden else []), code_dim]
+        self.sizes = {"chans": chans, "side": side, "fc": fc}
+
+        enc: list[nn.Module] = [
+            conv(impl, chans[i], chans[i + 1], kernel_size, strides[i], pad, activation) for i in range(depth)
+        ]
+        enc.append(nn.Flatten())
+        enc += [
+            dense(impl, n_in, n_out, activation if i < len(fc) - 2 else code_activation)
+            for i, (n_in, n_out) in enumerate(zip(fc[:-1], fc[1:]))
+        ]
+        back = fc[::-1]
+        dec: list[nn.Module] = [dense(impl, n_in, n_out, activation) for n_in, n_out in zip(back[:-1], back[1:])]
+        dec.append(nn.Unflatten(1, (chans[-1], side, side)))
+        for i in reversed(range(depth)):
+            if strides[i] == 2:
+                dec.append(nn.Upsample(scale_factor=2, mode="nearest"))
+            last = i == 0
+            dec.append(conv(impl, chans[i + 1], chans[i], kernel_size, 1, pad, "identity" if last else activation))
+        self.encoder = nn.Sequential(*enc)
+        self.decoder = nn.Sequential(*dec)
+        assert IMAGE_SHAPE == (1, 28, 28)
+        self._finish()
+
+    def layer_sizes(self) -> list[str]:
+        s = self.sizes
+        convs = [f"c{c}" for c in s["chans"][1:]]
+        fc = [str(n) for n in s["fc"]]
+        return convs + fc + fc[-2::-1] + [f"c{c}" for c in s["chans"][-2::-1]]

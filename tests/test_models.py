@@ -1,0 +1,143 @@
+"""Autoencoders: lecture and torch twins agree number for number; the nets can fit MNIST."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from aelab.backprop import ACTIVATIONS
+from aelab.backprop.verify import rel_err
+from aelab.models import AEOutput, ConvAutoencoder, MLPAutoencoder, build_model, unfolded_conv2d
+
+NAMES = list(ACTIVATIONS)
+SMALL = {"mlp": dict(width=24, code_dim=6), "conv": dict(channels=4, code_dim=6)}
+
+
+def _twin_error(family: str, activation: str, depth: int, dtype: torch.dtype) -> float:
+    torch.manual_seed(depth)
+    kw = dict(SMALL[family], depth=depth, activation=activation)
+    lecture = build_model(family, impl="lecture", **kw).to(dtype)
+    native = build_model(family, impl="torch", **kw).to(dtype)
+    native.load_state_dict(lecture.state_dict())
+    x = torch.rand(3, 1, 28, 28, dtype=dtype)
+    errs = []
+    outs = []
+    for model in (lecture, native):
+        out = model(x)
+        loss = 0.5 * (out.recon - x).pow(2).sum() / x.shape[0] + out.code.pow(2).sum() * 1e-3
+        grads = torch.autograd.grad(loss, list(model.parameters()))
+        outs.append([out.logits, out.code, *grads])
+    for a, b in zip(*outs):
+        errs.append(rel_err(a, b))
+    return max(errs)
+
+
+@pytest.mark.parametrize("family", ["mlp", "conv"])
+@pytest.mark.parametrize("activation", NAMES)
+@pytest.mark.parametrize("depth", [1, 2, 4, 8])
+def test_lecture_and_torch_twins_agree(family, activation, depth):
+    assert _twin_error(family, activation, depth, torch.float64) <= 1e-10
+    assert _twin_error(family, activation, depth, torch.float32) <= 1e-4
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 0), (3, 1, 0)])
+@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def test_unfolded_conv_matches_conv2d_and_gradcheck(kernel, stride, padding, activation):
+    g = torch.Generator().manual_seed(kernel * 10 + stride)
+    x = torch.randn(1, 2, 7, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, 2, kernel, kernel, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, generator=g, dtype=torch.float64, requires_grad=True)
+    ours = unfolded_conv2d(x, w, b, stride, padding, activation)
+    ref = ACTIVATIONS[activation].phi(F.conv2d(x, w, b, stride=stride, padding=padding))
+    assert ours.shape == ref.shape
+    gy = torch.randn_like(ref)
+    g_ours = torch.autograd.grad(ours, (x, w, b), gy)
+    g_ref = torch.autograd.grad(ref, (x, w, b), gy)
+    assert rel_err(ours, ref) <= 1e-12
+    assert max(rel_err(a, r) for a, r in zip(g_ours, g_ref)) <= 1e-12
+    assert torch.autograd.gradcheck(
+        lambda x, w, b: unfolded_conv2d(x, w, b, stride, padding, activation), (x, w, b)
+    )
+
+
+def test_typed_output_encode_decode_and_layers():
+    model = MLPAutoencoder(depth=3, width=16, code_dim=5)
+    x = torch.rand(4, 1, 28, 28)
+    out = model(x)
+    assert isinstance(out, AEOutput)
+    assert out.recon.shape == x.shape and out.code.shape == (4, 5)
+    torch.testing.assert_close(out.recon, torch.sigmoid(out.logits))
+    torch.testing.assert_close(model.decode(model.encode(x)), out.recon)
+    assert [n for n, _ in model.layers()] == ["01_enc", "02_enc", "03_code", "04_dec", "05_dec", "06_out"]
+    assert model.summary() == "mlp impl=lecture activation=relu layers=784-16-16-5-16-16-784 params=" + \
+        f"{sum(p.numel() for p in model.parameters()):,}"
+    conv = ConvAutoencoder(depth=2, channels=4, code_dim=5)
+    assert conv(x).recon.shape == x.shape
+    assert conv.summary().startswith("conv impl=lecture activation=relu layers=c4-c8-392-5-392-c4-c1 params=")
+
+
+def test_hinton_architecture_from_hidden_list():
+    model = MLPAutoencoder(hidden=[1000, 500, 250], code_dim=30)
+    assert model.layer_sizes() == "784 1000 500 250 30 250 500 1000 784".split()
+    acts = [layer.act.name for _, layer in model.layers()]
+    assert acts == ["relu"] * 3 + ["identity"] + ["relu"] * 3 + ["identity"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(depth=0), "depth must be an integer >= 1, got 0"),
+        (dict(code_dim=0), "code_dim must be an integer >= 1, got 0"),
+        (dict(code_dim=785), "code_dim must be between 1 and the input size 784, got 785"),
+        (dict(hidden=[100, 0]), r"hidden\[1\] must be an integer >= 1, got 0"),
+        (dict(activation="swish"), "activation='swish' is not valid; activation must be one of: identity, sigmoid, relu"),
+        (dict(impl="jax"), "impl must be one of: lecture, torch"),
+        (dict(init="orthogonal"), "init must be one of: auto, xavier, kaiming, torch_default"),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MLPAutoencoder(**kwargs)
+
+
+def test_bad_family_and_conv_arguments():
+    with pytest.raises(ValueError, match="model must be one of: mlp, conv"):
+        build_model("rnn")
+    with pytest.raises(ValueError, match="depth must be an integer >= 1"):
+        ConvAutoencoder(depth=0)
+    with pytest.raises(ValueError, match="kernel_size must be one of: 3, 5"):
+        ConvAutoencoder(kernel_size=4)
+
+
+@pytest.mark.parametrize("activation, expected_std", [("relu", math.sqrt(2 / 784)), ("sigmoid", math.sqrt(2 / (784 + 400)))])
+def test_auto_init_is_he_for_relu_and_glorot_for_sigmoid(activation, expected_std):
+    torch.manual_seed(0)
+    model = MLPAutoencoder(depth=2, width=400, activation=activation)
+    first = model.layers()[0][1]
+    assert first.weight.std().item() == pytest.approx(expected_std, rel=0.02)
+    assert first.bias.abs().max().item() == 0.0
+    torch.manual_seed(0)
+    default = MLPAutoencoder(depth=2, width=400, activation=activation, init="torch_default")
+    assert default.layers()[0][1].bias.abs().max().item() > 0
+
+
+@pytest.mark.parametrize("family, kw, lr", [("mlp", dict(depth=2, width=128), 3e-3), ("conv", dict(depth=2, channels=8), 3e-3)])
+def test_models_fit_a_small_batch_of_mnist(mnist_root, family, kw, lr):
+    from aelab.data import load_mnist
+
+    x = load_mnist(mnist_root, limit=32, eval_limit=1).train_x
+    torch.manual_seed(0)
+    model = build_model(family, code_dim=16, **kw)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(200):
+        out = model(x)
+        loss = F.binary_cross_entropy_with_logits(out.logits, x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append((out.recon.detach() - x).pow(2).flatten(1).sum(1).mean().item())
+    assert losses[-1] <= losses[0] / 5, (losses[0], losses[-1])
