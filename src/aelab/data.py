@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
-
 import torch
 from torch import Tensor
 
@@ -106,10 +104,7 @@ def load_mnist(
     return splits.to(device)
 
 
-def epoch_batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device | str = "cpu",
-                  drop_last: bool = False) -> Iterator[Tensor]:
-    """Index tensors for one epoch: slices of a fresh permutation (the lecture's reshuffling)."""
-    perm = torch.randperm(n, generator=generator).to(device)
-    stop = n - n % batch_size if drop_last and n >= batch_size else n
-    for start in range(0, stop, batch_size):
-        yield perm[start : start + batch_size]
+def epoch_permutation(n: int, generator: torch.Generator) -> Tensor:
+    """A fresh order of the n training examples: the lecture's reshuffling, once per epoch.
+    Mini-batches are consecutive slices of it (``perm.split(batch_size)``)."""
+    return torch.randperm(n, generator=generator)

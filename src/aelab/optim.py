@@ -1,0 +1,44 @@
+"""Optimizers and LR schedules from the config, all torch.optim.
+
+The lecture's update with inertia and L2 regularization,
+
+    ΔW(t+1) = β(−α(∇E + λW)) + (1 − β) ΔW(t),      W(t+1) = W(t) + ΔW(t+1),
+
+is exactly ``torch.optim.SGD(lr=α, momentum=1−β, dampening=1−β, weight_decay=λ)``: SGD keeps
+``buf = (1−β)·buf + (1−dampening)·(∇E + λW) = (1−β)·buf + β(∇E + λW)`` and steps ``W −= α·buf``,
+so ``ΔW = −α·buf``. (The λW term is the gradient of ``λ/2 Σ‖W‖²``.)
+"""
+
+from __future__ import annotations
+
+import torch
+from omegaconf import DictConfig
+
+from aelab.config import plain
+
+
+def build_optimizer(cfg: DictConfig, params) -> torch.optim.Optimizer:
+    name = plain(cfg.name)
+    if name == "sgd":
+        beta = float(cfg.beta)
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=1 - beta, dampening=1 - beta, weight_decay=cfg.weight_decay
+        )
+    if name == "adam":
+        # AdamW: decoupled weight decay, the variant that regularizes as intended with Adam.
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; optimizer must be one of: sgd, adam")
+
+
+def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer, total_steps: int):
+    """A per-step LR schedule (``scheduler.step()`` after every optimizer step), or None."""
+    name = plain(cfg.schedule)
+    if name == "none":
+        return None
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    if name == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 1), pct_start=cfg.warmup_fraction
+        )
+    raise ValueError(f"unknown schedule {name!r}; schedule must be one of: none, cosine, onecycle")

@@ -1,0 +1,311 @@
+"""``train(cfg)``: one autoencoder on MNIST, from config to metrics.json, top to bottom.
+
+The run directory gets ``metrics.json`` (status, per-epoch history, val/test metrics, hparams),
+``checkpoints/last.pt`` every epoch and ``best.pt`` at the best validation error (both written
+atomically), ``train.log`` and, with logging on, ``tb/`` for TensorBoard. SIGINT/SIGTERM finish
+the current step, save ``last.pt`` and mark the run ``interrupted``; ``resume=<run dir>``
+continues it to the same result as an uninterrupted run. A NaN/Inf loss marks it ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from aelab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state, write_json
+from aelab.config import ConfigError, plain, validate
+from aelab.dashboard import make_logger
+from aelab.data import epoch_permutation, load_mnist
+from aelab.evaluate import evaluate
+from aelab.gradflow import layer_grad_norms
+from aelab.losses import build_loss
+from aelab.models import build_model
+from aelab.optim import build_optimizer, build_scheduler
+
+log = logging.getLogger("aelab.train")
+
+PROBE_BATCH = 256  # validation images on which per-layer gradient norms are measured
+# What must match for a checkpoint to be resumed: the architecture and the data it trains on.
+ARCH_KEYS = ("family", "impl", "depth", "width", "hidden", "code_dim", "channels", "kernel_size",
+             "fc_hidden", "activation", "code_activation")
+
+
+class NonFiniteLoss(RuntimeError):
+    def __init__(self, step: int) -> None:
+        super().__init__(f"non-finite loss (NaN/Inf) at step {step}")
+        self.step = step
+
+
+class Interrupted(RuntimeError):
+    pass
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but no CUDA device is available; use device=cpu or device=auto")
+    return torch.device(name)
+
+
+def hydra_run_dir() -> Path:
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        raise ValueError("train(cfg) outside Hydra needs run_dir=")
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any] | None:
+    import json
+
+    path = Path(run_dir) / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, Any]:
+    """Train one model as ``cfg`` says; return the metrics dict also written to metrics.json.
+
+    Never raises for a failed run: the status says ``failed`` (with ``error``) or ``interrupted``,
+    so a sweep goes on. Config errors (:class:`ConfigError`) are raised before any work starts.
+    """
+    validate(cfg)
+    hparams = plain(cfg)
+    run_dir = Path(cfg.resume) if cfg.resume else Path(run_dir) if run_dir else hydra_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    previous = read_metrics(run_dir)
+    if cfg.skip_done and previous and previous.get("status") == "completed":
+        log.info("skip_done: %s already completed", run_dir)
+        return previous
+    if cfg.resume and not (run_dir / "checkpoints" / "last.pt").exists():
+        raise ConfigError(f"resume={cfg.resume}: no checkpoints/last.pt there to resume from")
+    _log_to(run_dir / "train.log")
+
+    metrics: dict[str, Any] = {
+        "status": "running", "epochs_completed": 0, "best_epoch": None, "val": None, "test": None,
+        "hparams": hparams, "wall_time_s": 0.0, "samples_per_s": None, "error": None,
+        "failed_step": None, "grad_norms_init": None, "history": [],
+    }
+    if cfg.resume and previous:  # keep the time and history already spent
+        metrics.update({k: previous[k] for k in ("wall_time_s", "grad_norms_init", "history") if k in previous})
+    started = time.perf_counter()
+    wall_before = metrics["wall_time_s"]
+    logger = None
+    try:
+        logger = make_logger(cfg, run_dir)
+        _fit(cfg, run_dir, metrics, logger)
+        metrics["status"] = "completed"
+    except Interrupted as err:
+        metrics.update(status="interrupted", error=str(err))
+    except NonFiniteLoss as err:
+        metrics.update(status="failed", error=str(err), failed_step=err.step)
+    except ConfigError:
+        raise
+    except Exception as err:  # a crash, bad data: recorded, not fatal to a sweep
+        metrics.update(status="failed", error=f"{type(err).__name__}: {err}")
+        log.error("run failed:\n%s", traceback.format_exc())
+    finally:
+        metrics["wall_time_s"] = wall_before + time.perf_counter() - started
+        write_json(run_dir / "metrics.json", metrics)
+        if logger is not None:
+            logger.close()
+    if metrics["status"] == "completed":
+        log.info("test sq_err_per_image=%.3f | outputs in %s", metrics["test"]["sq_err_per_image"], run_dir)
+    else:
+        log.error("run %s: %s | outputs in %s", metrics["status"], metrics["error"], run_dir)
+    return metrics
+
+
+def _log_to(path: Path) -> None:
+    """Also log to <run dir>/train.log (Hydra logs to its own output dir, which differs on resume)."""
+    root = logging.getLogger()
+    target = str(path.resolve())
+    if any(getattr(h, "baseFilename", None) == target for h in root.handlers + log.handlers):
+        return
+    handler = logging.FileHandler(target)
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+def _model_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    m = plain(cfg.model)
+    common = {k: m[k] for k in ("impl", "activation", "depth", "code_dim", "code_activation", "init")}
+    if m["family"] == "mlp":
+        return {**common, "width": m["width"], "hidden": m["hidden"]}
+    return {**common, "channels": m["channels"], "kernel_size": m["kernel_size"], "fc_hidden": m["fc_hidden"]}
+
+
+def _shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Random translation by up to ``max_shift`` pixels (one shift per batch, zero fill)."""
+    dx, dy = (torch.randint(-max_shift, max_shift + 1, (2,), generator=generator)).tolist()
+    x = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+    if dy > 0:
+        x[:, :, :dy] = 0
+    elif dy < 0:
+        x[:, :, dy:] = 0
+    if dx > 0:
+        x[:, :, :, :dx] = 0
+    elif dx < 0:
+        x[:, :, :, dx:] = 0
+    return x
+
+
+def _fit(cfg: DictConfig, run_dir: Path, metrics: dict[str, Any], logger) -> None:
+    from aelab.interrupt import StopFlag
+
+    # --- setup -------------------------------------------------------------------------------
+    device = resolve_device(plain(cfg.device))
+    torch.manual_seed(cfg.seed)
+    data = load_mnist(cfg.data.root, download=cfg.data.download, limit=cfg.data.limit,
+                      eval_limit=cfg.data.eval_limit, split_seed=cfg.data.split_seed, device=device)
+    model = build_model(plain(cfg.model.family), **_model_kwargs(cfg)).to(device)
+    loss_fn = build_loss(plain(cfg.loss.name), plain(cfg.model.impl))
+    optimizer = build_optimizer(cfg.optimizer, model.parameters())
+    n_train, batch_size = len(data.train_x), cfg.trainer.batch_size
+    steps_per_epoch = math.ceil(n_train / batch_size)
+    scheduler = build_scheduler(cfg.optimizer, optimizer, steps_per_epoch * cfg.trainer.epochs)
+    batch_gen = torch.Generator().manual_seed(cfg.seed)  # batch order and augmentation
+    autocast = dict(device_type=device.type, dtype=torch.bfloat16,
+                    enabled=plain(cfg.trainer.precision) == "bf16")
+    probe = data.val_x[:PROBE_BATCH]
+    ckpt_dir = run_dir / "checkpoints"
+
+    epoch, step_in_epoch, global_step, best_val, perm = 0, 0, 0, math.inf, None
+    loss_sum, n_batches = torch.zeros((), device=device), 0
+    if cfg.resume:
+        ckpt = load_checkpoint(ckpt_dir / "last.pt", map_location=device)
+        _check_same_architecture(ckpt["config"], plain(cfg))
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None and ckpt["scheduler"] is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"])
+        batch_gen.set_state(ckpt["batch_gen"])
+        epoch, step_in_epoch, global_step = ckpt["epoch"], ckpt["step_in_epoch"], ckpt["global_step"]
+        best_val, perm = ckpt["best_val"], ckpt["perm"]
+        loss_sum, n_batches = ckpt["loss_sum"].to(device), ckpt["n_batches"]
+        log.info("resuming %s at epoch %d, step %d", run_dir, epoch + 1, step_in_epoch)
+
+    def checkpoint(path: Path, **extra: Any) -> None:
+        save_checkpoint(path, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "rng": rng_state(), "batch_gen": batch_gen.get_state(), "epoch": epoch,
+            "step_in_epoch": step_in_epoch, "global_step": global_step, "best_val": best_val,
+            "perm": perm, "loss_sum": loss_sum.detach().cpu(), "n_batches": n_batches,
+            "config": plain(cfg), **extra,
+        })
+
+    log.info("model: %s", model.summary())
+    log.info("run dir: %s | device: %s | %d train / %d val / %d test images", run_dir, device,
+             n_train, len(data.val_x), len(data.test_x))
+    if metrics["grad_norms_init"] is None:
+        metrics["grad_norms_init"] = layer_grad_norms(model, probe, loss_fn)
+    logger.on_train_start(model, data, metrics["hparams"])
+    progress = cfg.trainer.progress if cfg.trainer.progress is not None else sys.stderr.isatty()
+    bad_step = torch.full((), -1, dtype=torch.long, device=device)  # first non-finite step, no sync
+    trained, train_time = 0, 0.0
+
+    # --- epochs --------------------------------------------------------------------------------
+    with StopFlag() as stop:
+        while epoch < cfg.trainer.epochs:
+            if perm is None:  # a fresh order each epoch; kept in the checkpoint for a mid-epoch resume
+                perm = epoch_permutation(n_train, batch_gen)
+            batches = perm.to(device).split(batch_size)
+            bar = tqdm(total=len(batches), initial=step_in_epoch, disable=not progress, leave=False,
+                       desc=f"epoch {epoch + 1}/{cfg.trainer.epochs}", unit="batch")
+            tick = time.perf_counter()
+            model.train()
+            for idx in batches[step_in_epoch:]:
+                x = data.train_x[idx]
+                if cfg.data.shift_augment:
+                    x = _shift(x, cfg.data.shift_augment, batch_gen)
+                with torch.autocast(**autocast):
+                    out = model(x)
+                    loss = loss_fn(out, x)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                loss = loss.detach()
+                loss_sum += loss
+                n_batches += 1
+                bad_step.masked_fill_((bad_step < 0) & ~torch.isfinite(loss), global_step)
+                global_step += 1
+                step_in_epoch += 1
+                trained += len(idx)
+                logger.on_step(global_step, loss, model, optimizer.param_groups[0]["lr"])
+                if global_step % cfg.logging.every_n_steps == 0:
+                    _raise_if_nonfinite(bad_step)
+                    if progress:
+                        bar.set_postfix(loss=f"{loss.item():.3f}",
+                                        samples_s=f"{trained / (train_time + time.perf_counter() - tick):.0f}")
+                bar.update()
+                if stop.requested:
+                    _raise_if_nonfinite(bad_step)
+                    checkpoint(ckpt_dir / "last.pt")
+                    bar.close()
+                    raise Interrupted(f"{stop.requested} at epoch {epoch + 1}, step {global_step}; "
+                                      f"resume with resume={run_dir}")
+            bar.close()
+            _raise_if_nonfinite(bad_step)
+            train_time += time.perf_counter() - tick
+
+            # --- end of epoch: validate, measure gradient flow, checkpoint --------------------
+            val = evaluate(model, data.val_x, cfg.trainer.eval_batch_size)
+            record = {"epoch": epoch + 1, "train_loss": (loss_sum / max(n_batches, 1)).item(),
+                      "val": val, "lr": optimizer.param_groups[0]["lr"],
+                      "grad_norms": layer_grad_norms(model, probe, loss_fn)}
+            metrics["history"].append(record)
+            epoch, step_in_epoch, perm = epoch + 1, 0, None
+            loss_sum, n_batches = torch.zeros((), device=device), 0
+            if val["sq_err_per_image"] < best_val:
+                best_val = val["sq_err_per_image"]
+                metrics.update(best_epoch=epoch, val=val)
+                checkpoint(ckpt_dir / "best.pt")
+            checkpoint(ckpt_dir / "last.pt")
+            metrics["epochs_completed"] = epoch
+            metrics["samples_per_s"] = trained / train_time if train_time > 0 else None
+            write_json(run_dir / "metrics.json", metrics)
+            logger.on_epoch_end(epoch, record, model, data)
+            log.info("epoch %d/%d  train_loss %.4f  val sq_err_per_image %.3f  mse %.5f  bce %.5f",
+                     epoch, cfg.trainer.epochs, record["train_loss"], val["sq_err_per_image"],
+                     val["mse"], val["bce"])
+            if cfg.fail_at_epoch is not None and epoch >= cfg.fail_at_epoch:
+                raise RuntimeError(f"forced failure at epoch {epoch} (fail_at_epoch={cfg.fail_at_epoch})")
+
+    # --- test with the best-validation weights -------------------------------------------------
+    best = load_checkpoint(ckpt_dir / "best.pt", map_location=device)
+    model.load_state_dict(best["model"])
+    metrics["test"] = evaluate(model, data.test_x, cfg.trainer.eval_batch_size)
+    if trained and train_time > 0:
+        metrics["samples_per_s"] = trained / train_time
+    logger.on_train_end(metrics, model, data)
+
+
+def _raise_if_nonfinite(bad_step: torch.Tensor) -> None:
+    step = int(bad_step)  # the one host sync, every logging.every_n_steps steps
+    if step >= 0:
+        raise NonFiniteLoss(step)
+
+
+def _check_same_architecture(saved: dict[str, Any], now: dict[str, Any]) -> None:
+    diffs = [f"model.{k}: checkpoint {saved['model'].get(k)!r} vs now {now['model'].get(k)!r}"
+             for k in ARCH_KEYS if saved["model"].get(k) != now["model"].get(k)]
+    if diffs:
+        raise ConfigError("cannot resume with a different architecture: " + "; ".join(diffs))
+
+
+__all__ = ["train", "read_metrics", "resolve_device", "ConfigError"]
+_ = OmegaConf  # re-exported for callers composing configs
