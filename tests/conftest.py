@@ -37,3 +37,41 @@ def mnist_root() -> Path:
             pytest.fail(f"MNIST is required under CI: {missing}")
         pytest.skip(f"MNIST not available: {missing} (point AELAB_DATA_DIR at the folder holding MNIST/raw)")
     return Path(root)
+
+
+REPO = Path(__file__).resolve().parents[1]
+CONF_DIR = REPO / "conf"
+TINY = [
+    "data.limit=512",
+    "data.eval_limit=256",
+    "trainer.epochs=1",
+    "trainer.batch_size=64",
+    "model.width=32",
+    "model.channels=4",
+    "depth=2",
+    "device=cpu",
+    "logging.tensorboard=false",
+    "trainer.progress=false",
+]
+
+
+def compose(overrides: list[str] | None = None):
+    """The config exactly as `python scripts/train.py <overrides>` would build it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from aelab.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=overrides or [])
+
+
+@pytest.fixture
+def tiny_cfg(mnist_root):
+    """A seconds-long training config on real MNIST: tiny_cfg(*extra_overrides)."""
+
+    def make(*extra: str):
+        return compose([*TINY, f"data.root={mnist_root}", *extra])
+
+    return make

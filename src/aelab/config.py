@@ -122,18 +122,11 @@ class Config:
 
 
 def register_configs() -> None:
-    """Register the schemas: ``config_schema`` for conf/config.yaml, ``<group>/schema`` for groups."""
-    cs = ConfigStore.instance()
-    cs.store(name="config_schema", node=Config)
-    for group, node in (
-        ("model", ModelConfig),
-        ("data", DataConfig),
-        ("optimizer", OptimizerConfig),
-        ("loss", LossConfig),
-        ("trainer", TrainerConfig),
-        ("logging", LoggingConfig),
-    ):
-        cs.store(group=group, name="schema", node=node)
+    """Register the schema as ``config_schema``, the first entry of conf/config.yaml's defaults.
+
+    The group options (conf/model/*.yaml, …) merge into its typed fields, so they are checked
+    against ModelConfig, OptimizerConfig, … without a schema of their own."""
+    ConfigStore.instance().store(name="config_schema", node=Config)
 
 
 def plain(cfg: DictConfig | Any) -> Any:

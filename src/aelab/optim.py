@@ -6,7 +6,8 @@ The lecture's update with inertia and L2 regularization,
 
 is exactly ``torch.optim.SGD(lr=α, momentum=1−β, dampening=1−β, weight_decay=λ)``: SGD keeps
 ``buf = (1−β)·buf + (1−dampening)·(∇E + λW) = (1−β)·buf + β(∇E + λW)`` and steps ``W −= α·buf``,
-so ``ΔW = −α·buf``. (The λW term is the gradient of ``λ/2 Σ‖W‖²``.)
+so ``ΔW = −α·buf``. (The λW term is the gradient of ``λ/2 Σ‖W‖²``.) torch starts the buffer at the
+first gradient, undamped; the lecture starts from ``ΔW(0) = 0``, so the buffers are preset to zero.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ def build_optimizer(cfg: DictConfig, params) -> torch.optim.Optimizer:
     name = plain(cfg.name)
     if name == "sgd":
         beta = float(cfg.beta)
-        return torch.optim.SGD(
+        sgd = torch.optim.SGD(
             params, lr=cfg.lr, momentum=1 - beta, dampening=1 - beta, weight_decay=cfg.weight_decay
         )
+        if beta < 1:  # ΔW(0) = 0, so the first step is β(−α(∇E + λW)) as the formula says
+            for group in sgd.param_groups:
+                for p in group["params"]:
+                    sgd.state[p]["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        return sgd
     if name == "adam":
         # AdamW: decoupled weight decay, the variant that regularizes as intended with Adam.
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

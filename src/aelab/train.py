@@ -24,7 +24,7 @@ from tqdm import tqdm
 from aelab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state, write_json
 from aelab.config import ConfigError, plain, validate
 from aelab.dashboard import make_logger
-from aelab.data import epoch_permutation, load_mnist
+from aelab.data import MissingDataError, epoch_permutation, load_mnist
 from aelab.evaluate import evaluate
 from aelab.gradflow import layer_grad_norms
 from aelab.losses import build_loss
@@ -86,8 +86,11 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, Any]:
     if cfg.skip_done and previous and previous.get("status") == "completed":
         log.info("skip_done: %s already completed", run_dir)
         return previous
-    if cfg.resume and not (run_dir / "checkpoints" / "last.pt").exists():
-        raise ConfigError(f"resume={cfg.resume}: no checkpoints/last.pt there to resume from")
+    if cfg.resume:
+        last = run_dir / "checkpoints" / "last.pt"
+        if not last.exists():
+            raise ConfigError(f"resume={cfg.resume}: no checkpoints/last.pt there to resume from")
+        _check_same_architecture(load_checkpoint(last)["config"], hparams)
     _log_to(run_dir / "train.log")
 
     metrics: dict[str, Any] = {
@@ -108,6 +111,8 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, Any]:
         metrics.update(status="interrupted", error=str(err))
     except NonFiniteLoss as err:
         metrics.update(status="failed", error=str(err), failed_step=err.step)
+    except MissingDataError as err:  # one clear message, no traceback
+        metrics.update(status="failed", error=str(err))
     except ConfigError:
         raise
     except Exception as err:  # a crash, bad data: recorded, not fatal to a sweep
@@ -184,7 +189,6 @@ def _fit(cfg: DictConfig, run_dir: Path, metrics: dict[str, Any], logger) -> Non
     loss_sum, n_batches = torch.zeros((), device=device), 0
     if cfg.resume:
         ckpt = load_checkpoint(ckpt_dir / "last.pt", map_location=device)
-        _check_same_architecture(ckpt["config"], plain(cfg))
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None and ckpt["scheduler"] is not None:

@@ -1,0 +1,149 @@
+"""train(cfg) end to end on real MNIST: metrics, checkpoints, resume, interrupts, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from aelab.config import ConfigError
+from aelab.dashboard import NullLogger
+from aelab.evaluate import evaluate
+from aelab.optim import build_optimizer
+from aelab.runs import model_from_config
+from aelab.train import train
+from conftest import REPO, compose
+
+METRIC_KEYS = {"status", "epochs_completed", "best_epoch", "val", "test", "hparams", "wall_time_s",
+               "samples_per_s", "error"}
+
+
+@pytest.mark.parametrize("family", ["mlp", "conv"])
+@pytest.mark.parametrize("impl", ["lecture", "torch"])
+def test_one_epoch_trains_and_writes_a_complete_run(tiny_cfg, tmp_path, family, impl):
+    cfg = tiny_cfg(f"model={family}", f"model.impl={impl}", "data.limit=2000", "loss=bce")
+    metrics = train(cfg, run_dir=tmp_path)
+    assert metrics["status"] == "completed", metrics["error"]
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    assert METRIC_KEYS <= set(on_disk) and on_disk["status"] == "completed"
+    assert on_disk["epochs_completed"] == 1 and on_disk["best_epoch"] == 1
+    assert set(on_disk["test"]) == {"sq_err_per_image", "mse", "bce"}
+    assert on_disk["hparams"]["model"]["impl"] == impl and on_disk["samples_per_s"] > 0
+    # the checkpoint reloads (weights_only) into the architecture the config describes
+    ckpt = torch.load(tmp_path / "checkpoints" / "best.pt", weights_only=True)
+    model = model_from_config(ckpt["config"])
+    model.load_state_dict(ckpt["model"])
+    # ... and it reconstructs better than the same net untrained (same seed = same init)
+    from aelab.data import load_mnist
+
+    val = load_mnist(cfg.data.root, limit=1, eval_limit=256).val_x
+    torch.manual_seed(cfg.seed)
+    untrained = evaluate(model_from_config(ckpt["config"]), val)["sq_err_per_image"]
+    trained = evaluate(model, val)["sq_err_per_image"]
+    assert trained == pytest.approx(on_disk["val"]["sq_err_per_image"], rel=1e-5)
+    assert trained < 0.8 * untrained
+
+
+class _SigintAt(NullLogger):
+    """Sends SIGINT to this process after a given step, as Ctrl-C would."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step(self, step, loss, model, lr):
+        if step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _params(run_dir, which="last"):
+    return torch.load(run_dir / "checkpoints" / f"{which}.pt", weights_only=True)["model"]
+
+
+def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monkeypatch):
+    extra = ("trainer.epochs=3", "data.limit=640", "data.shift_augment=2")  # 10 steps per epoch
+    reference = train(tiny_cfg(*extra), run_dir=tmp_path / "ref")
+    assert reference["status"] == "completed"
+
+    monkeypatch.setattr("aelab.train.make_logger", lambda cfg, run_dir: _SigintAt(step=13))
+    stopped = train(tiny_cfg(*extra), run_dir=tmp_path / "run")
+    assert stopped["status"] == "interrupted" and "SIGINT at epoch 2, step 13" in stopped["error"]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "interrupted"
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)["global_step"] == 13
+
+    monkeypatch.setattr("aelab.train.make_logger", lambda cfg, run_dir: NullLogger())
+    resumed = train(tiny_cfg(*extra, f"resume={tmp_path / 'run'}"))
+    assert resumed["status"] == "completed"
+    assert resumed["test"] == reference["test"]  # bit-identical on CPU
+    assert [h["val"] for h in resumed["history"]] == [h["val"] for h in reference["history"]]
+    for name, tensor in _params(tmp_path / "ref").items():
+        assert torch.equal(tensor, _params(tmp_path / "run")[name]), name
+
+
+def test_resume_refuses_a_different_architecture(tiny_cfg, tmp_path):
+    assert train(tiny_cfg(), run_dir=tmp_path)["status"] == "completed"
+    before = (tmp_path / "metrics.json").read_text()
+    with pytest.raises(ConfigError, match="different architecture: model.width: checkpoint 32 vs now 64"):
+        train(tiny_cfg("model.width=64", f"resume={tmp_path}"))
+    assert (tmp_path / "metrics.json").read_text() == before  # the run is left as it was
+
+
+def test_nan_loss_fails_the_run_at_its_step(tiny_cfg, tmp_path):
+    metrics = train(tiny_cfg("optimizer=sgd", "optimizer.lr=1e30", "optimizer.beta=1.0",
+                             "logging.every_n_steps=1"), run_dir=tmp_path)
+    assert metrics["status"] == "failed"
+    assert "non-finite loss (NaN/Inf) at step" in metrics["error"]
+    assert metrics["failed_step"] == 1  # step 0 is fine, its update blows the weights up
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_missing_data_offline_gives_one_clear_message(tiny_cfg, tmp_path):
+    metrics = train(tiny_cfg(f"data.root={tmp_path / 'nowhere'}"), run_dir=tmp_path / "run")
+    assert metrics["status"] == "failed"
+    assert f"MNIST not found in {tmp_path / 'nowhere' / 'MNIST' / 'raw'}" in metrics["error"]
+    assert "train-images-idx3-ubyte" in metrics["error"] and "AELAB_DATA_DIR" in metrics["error"]
+    assert "AELAB_OFFLINE=1" in metrics["error"]
+
+
+def test_lecture_sgd_update_with_inertia_matches_the_formula():
+    """ΔW(t+1) = β(−α(∇E + λW)) + (1 − β)ΔW(t), three steps by hand."""
+    alpha, beta, lam = 0.1, 0.3, 0.01
+    cfg = compose(["optimizer=sgd", f"optimizer.lr={alpha}", f"optimizer.beta={beta}",
+                   f"optimizer.weight_decay={lam}"]).optimizer
+    w = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    opt = build_optimizer(cfg, [w])
+    grads = [torch.tensor(g, dtype=torch.float64) for g in ([0.3, 0.1, -0.2], [1.0, 0.0, 0.5], [-0.4, 0.2, 0.1])]
+    w_hand, dw = w.detach().clone(), torch.zeros(3, dtype=torch.float64)
+    for g in grads:
+        dw = beta * (-alpha * (g + lam * w_hand)) + (1 - beta) * dw
+        w_hand = w_hand + dw
+        w.grad = g.clone()
+        opt.step()
+        torch.testing.assert_close(w.detach(), w_hand, rtol=1e-14, atol=1e-14)
+
+
+def test_weight_decay_is_the_gradient_of_the_l2_penalty():
+    from aelab.backprop import l2_penalty
+
+    w = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    l2_penalty([w], lam=0.05).backward()
+    torch.testing.assert_close(w.grad, 0.05 * w.detach())
+
+
+def test_cli_trains_prints_summary_and_final_line(mnist_root, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "scripts/train.py", "data.limit=256", "data.eval_limit=128", "trainer.epochs=1",
+         "model.width=16", "device=cpu", f"data.root={mnist_root}", "logging.tensorboard=false",
+         f"hydra.run.dir={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert "model: mlp impl=lecture activation=relu layers=784-16-16-16-30-16-16-16-784" in out
+    assert f"run dir: {tmp_path}" in out
+    assert "test sq_err_per_image=" in out and f"outputs in {tmp_path}" in out
+    assert (tmp_path / "train.log").exists() and (tmp_path / ".hydra" / "config.yaml").exists()
