@@ -151,18 +151,13 @@ def _model_kwargs(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Random translation by up to ``max_shift`` pixels (one shift per batch, zero fill)."""
-    dx, dy = (torch.randint(-max_shift, max_shift + 1, (2,), generator=generator)).tolist()
-    x = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
-    if dy > 0:
-        x[:, :, :dy] = 0
-    elif dy < 0:
-        x[:, :, dy:] = 0
-    if dx > 0:
-        x[:, :, :, :dx] = 0
-    elif dx < 0:
-        x[:, :, :, dx:] = 0
-    return x
+    """Translate each image by its own random (dy, dx) in [−max_shift, max_shift], zero fill."""
+    n, _, h, w = x.shape
+    offsets = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator).to(x.device)
+    padded = torch.nn.functional.pad(x, (max_shift,) * 4)
+    rows = (torch.arange(h, device=x.device) + offsets[0, :, None])[:, :, None]  # (n, h, 1)
+    cols = (torch.arange(w, device=x.device) + offsets[1, :, None])[:, None, :]  # (n, 1, w)
+    return padded[torch.arange(n, device=x.device)[:, None, None], 0, rows, cols].unsqueeze(1)
 
 
 def _fit(cfg: DictConfig, run_dir: Path, metrics: dict[str, Any], logger) -> None:

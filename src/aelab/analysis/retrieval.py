@@ -1,7 +1,8 @@
 """Retrieval quality of a code space: precision@k of Euclidean nearest neighbours.
 
 P@k = (1/Q) Σ_q (1/k) |{ j ∈ kNN(z_q) : y_j = y_q }|, with kNN under ‖z_q − z_j‖², computed as
-‖z_q‖² − 2 z_q·z_j + ‖z_j‖² one chunk of queries at a time so a 10,000 × 60,000 search fits in memory.
+‖z_q‖² − 2 z_q·z_j + ‖z_j‖² one chunk of queries at a time, so that a 10,000 × 60,000 search
+fits in memory.
 """
 
 from __future__ import annotations

@@ -97,8 +97,10 @@ def transfer_accuracy(
     test_y = test_y.to(device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        head: nn.Module = (nn.Linear(code_dim, n_classes) if hidden == 0 else
-                           nn.Sequential(nn.Linear(code_dim, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)))
+        head: nn.Module = (
+            nn.Linear(code_dim, n_classes) if hidden == 0
+            else nn.Sequential(nn.Linear(code_dim, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+        )
         body = copy.deepcopy(encoder) if frozen else _reinitialize(encoder)
     head, body = head.to(device), body.to(device)
     if frozen:
