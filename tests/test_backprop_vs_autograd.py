@@ -69,3 +69,15 @@ def test_l2_penalty_value_and_gradient():
         l2_penalty([w1], lam=-1.0)
     with pytest.raises(ValueError, match="shapes differ"):
         half_mse(torch.zeros(2, 3), torch.zeros(2, 4))
+
+
+def test_verify_script_prints_all_pass(capsys):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "verify_backprop.py"
+    module = runpy.run_path(str(script))
+    assert module["main"]() == 0
+    out = capsys.readouterr().out
+    assert out.count("PASS") == 6 * len(NAMES) and "FAIL" not in out.replace("PASS/FAIL", "")
+    assert "36 passed, 0 failed" in out
