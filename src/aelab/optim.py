@@ -18,12 +18,18 @@ from omegaconf import DictConfig
 from aelab.config import plain
 
 
-def build_optimizer(cfg: DictConfig, params) -> torch.optim.Optimizer:
+def build_optimizer(cfg: DictConfig, params, capturable: bool = False) -> torch.optim.Optimizer:
+    """``capturable``: for a CUDA-graph captured step; the LR is then a device tensor so the
+    schedule's per-step updates (``fill_``) reach the captured update."""
+    params = list(params)
+    lr: float | torch.Tensor = cfg.lr
+    if capturable:
+        lr = torch.tensor(float(cfg.lr), device=params[0].device)
     name = plain(cfg.name)
     if name == "sgd":
         beta = float(cfg.beta)
         sgd = torch.optim.SGD(
-            params, lr=cfg.lr, momentum=1 - beta, dampening=1 - beta, weight_decay=cfg.weight_decay
+            params, lr=lr, momentum=1 - beta, dampening=1 - beta, weight_decay=cfg.weight_decay
         )
         if beta < 1:  # ΔW(0) = 0, so the first step is β(−α(∇E + λW)) as the formula says
             for group in sgd.param_groups:
@@ -32,7 +38,7 @@ def build_optimizer(cfg: DictConfig, params) -> torch.optim.Optimizer:
         return sgd
     if name == "adam":
         # AdamW: decoupled weight decay, the variant that regularizes as intended with Adam.
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, capturable=capturable)
     raise ValueError(f"unknown optimizer {name!r}; optimizer must be one of: sgd, adam")
 
 

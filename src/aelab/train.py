@@ -80,6 +80,9 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, Any]:
     """
     validate(cfg)
     hparams = plain(cfg)
+    device = resolve_device(hparams["device"])
+    if cfg.trainer.cuda_graphs and device.type != "cuda":
+        raise ConfigError("trainer.cuda_graphs=true needs a CUDA device (device=cuda or auto on a GPU machine)")
     run_dir = Path(cfg.resume) if cfg.resume else Path(run_dir) if run_dir else hydra_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     previous = read_metrics(run_dir)
@@ -105,7 +108,7 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, Any]:
     logger = None
     try:
         logger = make_logger(cfg, run_dir)
-        _fit(cfg, run_dir, metrics, logger)
+        _fit(cfg, device, run_dir, metrics, logger)
         metrics["status"] = "completed"
     except Interrupted as err:
         metrics.update(status="interrupted", error=str(err))
@@ -160,17 +163,16 @@ def _shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch
     return padded[torch.arange(n, device=x.device)[:, None, None], 0, rows, cols].unsqueeze(1)
 
 
-def _fit(cfg: DictConfig, run_dir: Path, metrics: dict[str, Any], logger) -> None:
+def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str, Any], logger) -> None:
     from aelab.interrupt import StopFlag
 
     # --- setup -------------------------------------------------------------------------------
-    device = resolve_device(plain(cfg.device))
     torch.manual_seed(cfg.seed)
     data = load_mnist(cfg.data.root, download=cfg.data.download, limit=cfg.data.limit,
                       eval_limit=cfg.data.eval_limit, split_seed=cfg.data.split_seed, device=device)
     model = build_model(plain(cfg.model.family), **_model_kwargs(cfg)).to(device)
     loss_fn = build_loss(plain(cfg.loss.name), plain(cfg.model.impl))
-    optimizer = build_optimizer(cfg.optimizer, model.parameters())
+    optimizer = build_optimizer(cfg.optimizer, model.parameters(), capturable=cfg.trainer.cuda_graphs)
     n_train, batch_size = len(data.train_x), cfg.trainer.batch_size
     steps_per_epoch = math.ceil(n_train / batch_size)
     scheduler = build_scheduler(cfg.optimizer, optimizer, steps_per_epoch * cfg.trainer.epochs)
@@ -194,6 +196,9 @@ def _fit(cfg: DictConfig, run_dir: Path, metrics: dict[str, Any], logger) -> Non
         best_val, perm = ckpt["best_val"], ckpt["perm"]
         loss_sum, n_batches = ckpt["loss_sum"].to(device), ckpt["n_batches"]
         log.info("resuming %s at epoch %d, step %d", run_dir, epoch + 1, step_in_epoch)
+
+    # built after a resume has loaded its state: a CUDA graph captures the tensors as they are
+    train_step = _make_step(cfg, model, loss_fn, optimizer, autocast, (batch_size, *data.train_x.shape[1:]))
 
     def checkpoint(path: Path, **extra: Any) -> None:
         save_checkpoint(path, {
@@ -229,22 +234,16 @@ def _fit(cfg: DictConfig, run_dir: Path, metrics: dict[str, Any], logger) -> Non
                 x = data.train_x[idx]
                 if cfg.data.shift_augment:
                     x = _shift(x, cfg.data.shift_augment, batch_gen)
-                with torch.autocast(**autocast):
-                    out = model(x)
-                    loss = loss_fn(out, x)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                loss = train_step(x)  # forward, the lecture's backward, the update
                 if scheduler is not None:
                     scheduler.step()
-                loss = loss.detach()
                 loss_sum += loss
                 n_batches += 1
                 bad_step.masked_fill_((bad_step < 0) & ~torch.isfinite(loss), global_step)
                 global_step += 1
                 step_in_epoch += 1
                 trained += len(idx)
-                logger.on_step(global_step, loss, model, optimizer.param_groups[0]["lr"])
+                logger.on_step(global_step, loss, model, optimizer.param_groups[0]["lr"])  # lr: float or device tensor
                 if global_step % cfg.logging.every_n_steps == 0:
                     _raise_if_nonfinite(bad_step)
                     if progress:
@@ -264,7 +263,7 @@ def _fit(cfg: DictConfig, run_dir: Path, metrics: dict[str, Any], logger) -> Non
             # --- end of epoch: validate, measure gradient flow, checkpoint --------------------
             val = evaluate(model, data.val_x, cfg.trainer.eval_batch_size)
             record = {"epoch": epoch + 1, "train_loss": (loss_sum / max(n_batches, 1)).item(),
-                      "val": val, "lr": optimizer.param_groups[0]["lr"],
+                      "val": val, "lr": float(optimizer.param_groups[0]["lr"]),
                       "grad_norms": layer_grad_norms(model, probe, loss_fn)}
             metrics["history"].append(record)
             epoch, step_in_epoch, perm = epoch + 1, 0, None
@@ -291,6 +290,16 @@ def _fit(cfg: DictConfig, run_dir: Path, metrics: dict[str, Any], logger) -> Non
     if trained and train_time > 0:
         metrics["samples_per_s"] = trained / train_time
     logger.on_train_end(metrics, model, data)
+
+
+def _make_step(cfg: DictConfig, model, loss_fn, optimizer, autocast, batch_shape):
+    from aelab import step
+
+    if cfg.trainer.cuda_graphs:
+        return step.cuda_graph_step(model, loss_fn, optimizer, autocast, batch_shape)
+    if cfg.trainer.compile:
+        return step.compiled_step(model, loss_fn, optimizer, autocast)
+    return step.eager_step(model, loss_fn, optimizer, autocast)
 
 
 def _raise_if_nonfinite(bad_step: torch.Tensor) -> None:
