@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from aelab.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state, write_json
 from aelab.config import ConfigError, plain, validate
-from aelab.dashboard import make_logger
+from aelab.dashboard import RunLogger, make_logger
 from aelab.data import MissingDataError, epoch_permutation, load_mnist
 from aelab.evaluate import evaluate
 from aelab.gradflow import layer_grad_norms
@@ -72,8 +72,11 @@ def read_metrics(run_dir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, Any]:
+def train(cfg: DictConfig, run_dir: str | Path | None = None, logger: RunLogger | None = None) -> dict[str, Any]:
     """Train one model as ``cfg`` says; return the metrics dict also written to metrics.json.
+
+    ``logger``: hooks to call instead of the configured TensorBoard logger (benchmarks, tests); a
+    logger that sets ``stop_training = True`` in ``on_epoch_end`` ends training after that epoch.
 
     Never raises for a failed run: the status says ``failed`` (with ``error``) or ``interrupted``,
     so a sweep goes on. Config errors (:class:`ConfigError`) are raised before any work starts.
@@ -105,9 +108,8 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, Any]:
         metrics.update({k: previous[k] for k in ("wall_time_s", "grad_norms_init", "history") if k in previous})
     started = time.perf_counter()
     wall_before = metrics["wall_time_s"]
-    logger = None
     try:
-        logger = make_logger(cfg, run_dir)
+        logger = logger if logger is not None else make_logger(cfg, run_dir)
         _fit(cfg, device, run_dir, metrics, logger)
         metrics["status"] = "completed"
     except Interrupted as err:
@@ -280,6 +282,8 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
             log.info("epoch %d/%d  train_loss %.4f  val sq_err_per_image %.3f  mse %.5f  bce %.5f",
                      epoch, cfg.trainer.epochs, record["train_loss"], val["sq_err_per_image"],
                      val["mse"], val["bce"])
+            if getattr(logger, "stop_training", False):
+                break
             if cfg.fail_at_epoch is not None and epoch >= cfg.fail_at_epoch:
                 raise RuntimeError(f"forced failure at epoch {epoch} (fail_at_epoch={cfg.fail_at_epoch})")
 

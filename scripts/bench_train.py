@@ -1,0 +1,174 @@
+#!/usr/bin/env python
+"""Benchmark aelab's training loop against a plain PyTorch loop (not a test).
+
+    python scripts/bench_train.py [--device cpu|cuda|auto] [--repeats 5] [--samples 20000]
+                                  [--cases mlp4,mlp8w512,conv,hinton2006] [--peak-tflops X]
+                                  [--time-to-target] [--json PATH]
+
+A = ``aelab.train.train(cfg)`` for one epoch over ``--samples`` images, exactly what
+``scripts/train.py`` runs (default logging on); its ``samples_per_s`` counts the training steps
+only (not data loading, validation or checkpoints). B = the ~30-line plain loop below: the same
+model, batch, optimizer and device-resident data. A and B alternate, ``--repeats`` times; the
+medians and the ratio A/B are printed. TFLOP/s ≈ 6 × parameters × samples/s (forward 2, backward 4
+FLOPs per parameter per sample for an MLP; a lower bound for conv nets, whose weights are reused).
+``--time-to-target`` also trains ``experiment=hinton2006`` until test sq_err_per_image <= 5.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from aelab.data import epoch_permutation, load_mnist
+from aelab.models import build_model
+from aelab.dashboard import RunLogger
+from aelab.train import _model_kwargs, resolve_device, train
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = {
+    "mlp4": ["model=mlp", "depth=4"],
+    "mlp8w512": ["model=mlp", "depth=8", "model.width=512"],
+    "conv": ["model=conv", "depth=2"],
+    "hinton2006": ["experiment=hinton2006"],
+}
+# Dense peak TFLOP/s of known GPUs (fp32 non-tensor-core / bf16 tensor core), for the fraction.
+GPU_PEAKS = {"H100": (67.0, 989.0), "H200": (67.0, 989.0), "A100": (19.5, 312.0)}
+
+
+def compose(overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from aelab.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=overrides)
+
+
+def plain_loop(cfg, device: torch.device, images: torch.Tensor) -> float:
+    """B: samples/s of a plain loop, the reference for framework overhead."""
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model.family.name, **_model_kwargs(cfg)).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
+    bce = cfg.loss.name.name == "bce"
+    perm = epoch_permutation(len(images), torch.Generator().manual_seed(0)).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    for idx in perm.split(cfg.trainer.batch_size):
+        x = images[idx]
+        out = model(x)
+        if bce:
+            loss = F.binary_cross_entropy_with_logits(out.logits, x, reduction="sum") / len(x)
+        else:
+            loss = 0.5 * F.mse_loss(out.recon, x, reduction="sum") / len(x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    sync()
+    return len(images) / (time.perf_counter() - start)
+
+
+def aelab_loop(cfg, workdir: Path) -> float:
+    """A: samples/s of aelab's own loop (one epoch of train(cfg))."""
+    metrics = train(cfg, run_dir=Path(tempfile.mkdtemp(dir=workdir)))
+    if metrics["status"] != "completed":
+        raise RuntimeError(metrics["error"])
+    return metrics["samples_per_s"]
+
+
+class _TestErrorClock(RunLogger):
+    """After each epoch: the test error and the training wall time so far; stops at the target."""
+
+    def __init__(self, target: float) -> None:
+        self.target, self.start, self.stop_training, self.epochs = target, time.perf_counter(), False, []
+
+    def on_epoch_end(self, epoch, record, model, data) -> None:
+        from aelab.evaluate import evaluate
+
+        err = evaluate(model, data.test_x)["sq_err_per_image"]
+        self.epochs.append({"epoch": epoch, "wall_time_s": time.perf_counter() - self.start, "test_sq_err": err})
+        self.stop_training = err <= self.target
+
+
+def time_to_target(device: str, target: float = 5.0) -> dict:
+    """Wall time (data loading and validation included) until the hinton2006 MLP's test error is
+    <= target, measured after every epoch."""
+    cfg = compose(["experiment=hinton2006", f"device={device}", "trainer.progress=false"])
+    clock = _TestErrorClock(target)
+    with tempfile.TemporaryDirectory() as tmp:
+        train(cfg, run_dir=tmp, logger=clock)
+    last = clock.epochs[-1]
+    return {**last, "reached": last["test_sq_err"] <= target}
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return f"{line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
+    return platform.processor() or "cpu"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--samples", type=int, default=20000, help="training images per timed epoch")
+    p.add_argument("--cases", default=",".join(CASES))
+    p.add_argument("--extra", default="", help="extra overrides for A, comma-separated (e.g. trainer.cuda_graphs=true)")
+    p.add_argument("--peak-tflops", type=float, default=None, help="device peak, for the fraction column")
+    p.add_argument("--time-to-target", action="store_true")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+
+    device = resolve_device(args.device)
+    name = device_name(device)
+    peak = args.peak_tflops or next((v[0] for k, v in GPU_PEAKS.items() if k in name), None)
+    print(f"torch {torch.__version__} | device: {name} | repeats {args.repeats} | {args.samples} samples per timing")
+    data = load_mnist(compose([]).data.root, download=False, limit=args.samples, eval_limit=1000, device=device)
+    extra = [e for e in args.extra.split(",") if e]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in args.cases.split(","):
+            base = CASES[case] + [f"device={device.type}", f"data.limit={args.samples}", "data.eval_limit=1000",
+                                  "trainer.epochs=1", "trainer.progress=false", "optimizer.schedule=none"]
+            cfg_a, cfg_b = compose(base + extra), compose(base)
+            params = sum(p.numel() for p in build_model(cfg_b.model.family.name, **_model_kwargs(cfg_b)).parameters())
+            a_runs, b_runs = [], []
+            for _ in range(args.repeats):  # alternate A and B
+                a_runs.append(aelab_loop(cfg_a, Path(tmp)))
+                b_runs.append(plain_loop(cfg_b, device, data.train_x))
+            a, b = statistics.median(a_runs), statistics.median(b_runs)
+            tflops = 6 * params * a / 1e12
+            rows.append({"case": case, "params": params, "batch": cfg_b.trainer.batch_size, "aelab_samples_s": a,
+                         "plain_samples_s": b, "ratio": a / b, "aelab_tflops": tflops,
+                         "fraction_of_peak": tflops / peak if peak else None})
+    print(f"\n{'case':<11} {'params':>10} {'batch':>5} {'aelab samples/s':>16} {'plain samples/s':>16} "
+          f"{'ratio':>6} {'TFLOP/s':>8} {'of peak':>8}")
+    for r in rows:
+        frac = f"{r['fraction_of_peak']:.2%}" if r["fraction_of_peak"] is not None else "n/a"
+        print(f"{r['case']:<11} {r['params']:>10,} {r['batch']:>5} {r['aelab_samples_s']:>16,.0f} "
+              f"{r['plain_samples_s']:>16,.0f} {r['ratio']:>6.3f} {r['aelab_tflops']:>8.3f} {frac:>8}")
+    result = {"device": name, "torch": torch.__version__, "extra": extra, "rows": rows}
+    if args.time_to_target:
+        result["time_to_target"] = time_to_target(device.type)
+        print(f"\nhinton2006 to test sq_err_per_image <= 5.0: {result['time_to_target']}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
