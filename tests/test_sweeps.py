@@ -1,0 +1,203 @@
+"""Sweeps end to end through the real CLI: launchers, the report, failures, missing jobs, skip_done.
+
+Every sweep here trains seconds-long models (256 images, 1 epoch, width 16) in a subprocess,
+exactly as `python scripts/train.py -m ...` does.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import CONF_DIR, REPO
+
+TINY = [
+    "data.limit=256",
+    "data.eval_limit=128",
+    "trainer.epochs=1",
+    "trainer.batch_size=64",
+    "model.width=16",
+    "logging.tensorboard=false",
+    "trainer.progress=false",
+    "device=cpu",
+]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "AELAB_OFFLINE": "1", "MPLBACKEND": "Agg"}
+
+
+def run_sweep(sweep_dir: Path, mnist_root: Path, *overrides: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "scripts/train.py", "-m", *TINY, f"data.root={mnist_root}",
+           f"hydra.sweep.dir={sweep_dir}", *overrides]
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=_env())
+    assert result.returncode == 0, f"{' '.join(cmd)}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def run_report(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "scripts/report.py", str(sweep_dir), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, env=_env())
+
+
+def results(sweep_dir: Path) -> list[dict[str, str]]:
+    with open(sweep_dir / "results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def grid_sweep(tmp_path_factory, mnist_root) -> Path:
+    """A real 2 x 2 sweep (activation x depth) on the joblib launcher, two jobs at a time."""
+    sweep_dir = tmp_path_factory.mktemp("grid") / "sweep"
+    run_sweep(sweep_dir, mnist_root, "hydra/launcher=joblib", "activation=relu,sigmoid", "depth=1,2")
+    return sweep_dir
+
+
+# --- configs ----------------------------------------------------------------------------------
+
+def _hydra_cfg(*overrides: str):
+    from hydra import compose, initialize_config_dir
+
+    from aelab.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+
+
+@pytest.mark.filterwarnings("ignore:(?s).*validated against ConfigStore schema")  # same-named on purpose
+@pytest.mark.parametrize("launcher, target", [
+    ("joblib", "JoblibLauncher"), ("submitit_local", "LocalLauncher"), ("submitit_slurm", "SlurmLauncher")])
+def test_launcher_configs_compose(launcher, target):
+    cfg = _hydra_cfg(f"hydra/launcher={launcher}")
+    assert cfg.hydra.launcher._target_.endswith(target)
+    if launcher == "joblib":
+        assert cfg.hydra.launcher.n_jobs == 2 and cfg.hydra.launcher.backend == "loky"
+    if launcher == "submitit_slurm":
+        for key in ("partition", "gpus_per_node", "timeout_min", "mem_gb", "cpus_per_task"):
+            assert key in cfg.hydra.launcher
+
+
+def test_optuna_search_and_sweep_presets_compose():
+    cfg = _hydra_cfg("hparams_search=optuna")
+    assert "OptunaSweeper" in cfg.hydra.sweeper._target_ and cfg.hydra.sweeper.direction == "minimize"
+    assert "optimizer.lr" in cfg.hydra.sweeper.params and cfg.hydra.sweeper.n_trials == 20
+    full = _hydra_cfg("experiment=sweep_activation_depth").hydra.sweeper.params
+    assert (full.activation, full.depth, full.seed) == ("relu,sigmoid,softplus,tanh", "1,2,4,8", "0,1,2")
+    quick = _hydra_cfg("experiment=sweep_activation_depth_quick")
+    assert "seed" not in quick.hydra.sweeper.params and quick.trainer.epochs == 3
+    assert (quick.data.limit, quick.data.eval_limit, quick.model.width) == (5000, 2000, 128)
+    assert quick.hydra.callbacks.report._target_ == "aelab.report.callback.ReportCallback"
+
+
+# --- sweeps -----------------------------------------------------------------------------------
+
+def test_joblib_grid_sweep_ends_with_the_report(grid_sweep):
+    rows = results(grid_sweep)
+    assert [(r["job"], r["activation"], r["depth"], r["status"]) for r in rows] == [
+        ("0", "relu", "1", "completed"), ("1", "relu", "2", "completed"),
+        ("2", "sigmoid", "1", "completed"), ("3", "sigmoid", "2", "completed")]
+    assert all("activation=" in r["overrides"] and "depth=" in r["overrides"] for r in rows)
+    assert all(float(r["test_sq_err_per_image"]) > 0 and r["grad_norms_init"] for r in rows)
+    assert float(rows[3]["grad_ratio_init"]) > 0  # first/last layer gradient ratio, sigmoid depth 2
+    md = (grid_sweep / "report.md").read_text()
+    for text in ("## Best configuration", "## Gradient flow", "| `sigmoid` | after epoch 1 |",
+                 "tensorboard --logdir", "hydra/launcher=joblib", "activation=relu,sigmoid depth=1,2",
+                 "None: all 4 jobs completed."):
+        assert text in md
+    page = (grid_sweep / "report.html").read_text()
+    assert "data:image/png;base64," in page and 'src="report_files' not in page  # self-contained
+    for name in ("heatmap", "learning_curves", "gradflow", "recon_best", "recon_worst"):
+        png = grid_sweep / "report_files" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_a_failed_job_is_reported_with_its_error(tmp_path, mnist_root):
+    sweep_dir = tmp_path / "fail"
+    run_sweep(sweep_dir, mnist_root, "fail_at_epoch=null,1")
+    rows = {r["fail_at_epoch"]: r for r in results(sweep_dir)}  # null: an empty cell
+    assert rows[""]["status"] == "completed" and rows[""]["error"] == ""
+    assert rows["1"]["status"] == "failed"
+    assert "forced failure at epoch 1" in rows["1"]["error"]
+    md = (sweep_dir / "report.md").read_text()
+    failed = md.split("## Failed and missing jobs", 1)[1].split("## Reproduce", 1)[0]
+    assert "| failed |" in failed and "forced failure at epoch 1" in failed
+    assert "forced failure at epoch 1" in (sweep_dir / "report.html").read_text()
+    assert (sweep_dir / "report_files" / "heatmap.png").exists()
+
+
+def test_report_script_lists_a_deleted_job_as_missing(grid_sweep, tmp_path):
+    sweep_dir = tmp_path / "partial"
+    shutil.copytree(grid_sweep, sweep_dir)
+    shutil.rmtree(sweep_dir / "2")
+    for name in ("results.csv", "report.md", "report.html"):
+        (sweep_dir / name).unlink()
+    result = run_report(sweep_dir, "--no-recon")
+    assert result.returncode == 0, result.stderr
+    assert "1 missing" in result.stdout
+    rows = results(sweep_dir)
+    assert len(rows) == 4
+    assert (rows[2]["status"], rows[2]["activation"], rows[2]["depth"]) == ("missing", "sigmoid", "1")
+    assert "| 2 | missing | `activation=sigmoid depth=1` | no job dir" in (sweep_dir / "report.md").read_text()
+    assert run_report(sweep_dir, "--no-recon").returncode == 0  # idempotent
+    assert len(results(sweep_dir)) == 4
+
+
+def test_report_script_refuses_a_dir_without_jobs(tmp_path):
+    missing = run_report(tmp_path / "nope")
+    assert missing.returncode == 2 and "no such directory" in missing.stderr
+    empty = run_report(tmp_path)
+    assert empty.returncode == 1 and "no jobs" in empty.stderr
+
+
+def test_skip_done_reruns_only_unfinished_jobs(grid_sweep, tmp_path, mnist_root):
+    sweep_dir = tmp_path / "resumed"
+    shutil.copytree(grid_sweep, sweep_dir)  # copy2: metrics.json keeps its mtime
+    shutil.rmtree(sweep_dir / "3")
+    before = {n: (sweep_dir / n / "metrics.json").stat().st_mtime_ns for n in ("0", "1", "2")}
+    kept = {n: (sweep_dir / n / "metrics.json").read_text() for n in before}
+    run_sweep(sweep_dir, mnist_root, "activation=relu,sigmoid", "depth=1,2", "skip_done=true")
+    for n in before:
+        assert (sweep_dir / n / "metrics.json").stat().st_mtime_ns == before[n]
+        assert (sweep_dir / n / "metrics.json").read_text() == kept[n]
+        assert "already completed" in (sweep_dir / n / "train.log").read_text()
+    assert "already completed" not in (sweep_dir / "3" / "train.log").read_text()
+    assert [r["status"] for r in results(sweep_dir)] == ["completed"] * 4
+    assert [r["test_sq_err_per_image"] for r in results(sweep_dir)][:3] == \
+        [r["test_sq_err_per_image"] for r in results(grid_sweep)][:3]
+
+
+def test_optuna_search_records_failed_trials(tmp_path, mnist_root):
+    sweep_dir = tmp_path / "optuna"
+    run_sweep(sweep_dir, mnist_root, "hparams_search=optuna", "hydra.sweeper.n_trials=2",
+              "model.width=choice(8,16)", "depth=choice(1,2)", "fail_at_epoch=1")
+    assert (sweep_dir / "optimization_results.yaml").exists()
+    rows = results(sweep_dir)
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    assert all("forced failure" in r["error"] for r in rows)
+    assert "Sweeper: optuna" in (sweep_dir / "report.md").read_text()
+
+
+@pytest.mark.slow  # 18 s on an idle 2-core machine, 37 s on a busy one (pytest -m slow)
+def test_submitit_local_sweep(tmp_path, mnist_root):
+    sweep_dir = tmp_path / "submitit"
+    run_sweep(sweep_dir, mnist_root, "hydra/launcher=submitit_local", "activation=relu,tanh")
+    assert [(r["activation"], r["status"]) for r in results(sweep_dir)] == [("relu", "completed"), ("tanh", "completed")]
+    assert (sweep_dir / ".submitit").is_dir() and (sweep_dir / "report.html").exists()
+
+
+def test_callback_never_raises(tmp_path, caplog):
+    from aelab.report.callback import ReportCallback
+
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "not_there")}}})
+    with caplog.at_level(logging.ERROR, logger="aelab.report"):
+        ReportCallback().on_multirun_end(config)
+    assert "could not build the sweep report" in caplog.text
