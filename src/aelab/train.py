@@ -237,6 +237,7 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
                 if cfg.data.shift_augment:
                     x = _shift(x, cfg.data.shift_augment, batch_gen)
                 loss = train_step(x)  # forward, the lecture's backward, the update
+                lr = optimizer.param_groups[0]["lr"]  # the rate this step used (float or device tensor)
                 if scheduler is not None:
                     scheduler.step()
                 loss_sum += loss
@@ -245,7 +246,7 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
                 global_step += 1
                 step_in_epoch += 1
                 trained += len(idx)
-                logger.on_step(global_step, loss, model, optimizer.param_groups[0]["lr"])  # lr: float or device tensor
+                logger.on_step(global_step, loss, model, lr)
                 if global_step % cfg.logging.every_n_steps == 0:
                     _raise_if_nonfinite(bad_step)
                     if progress:

@@ -20,10 +20,6 @@ class RunLogger:
     def on_step(self, step: int, loss: Tensor, model: Autoencoder, lr: float) -> None:
         """Called after every optimizer step with the step's loss (a device tensor: no sync)."""
 
-    def wants_step_stats(self, step: int) -> bool:
-        """True if this step's forward/backward should be observed (per-layer δ, activations)."""
-        return False
-
     def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Autoencoder, data: MNISTSplits) -> None: ...
 
     def on_train_end(self, metrics: dict[str, Any], model: Autoencoder, data: MNISTSplits) -> None: ...
@@ -38,8 +34,6 @@ class NullLogger(RunLogger):
 def make_logger(cfg: DictConfig, run_dir: Path) -> RunLogger:
     if not cfg.logging.tensorboard:
         return NullLogger()
-    try:
-        from aelab.dashboard.tensorboard import TensorBoardLogger
-    except ImportError:  # the TensorBoard logger is optional until it lands
-        return NullLogger()
+    from aelab.dashboard.tensorboard import TensorBoardLogger
+
     return TensorBoardLogger(cfg, run_dir / "tb")

@@ -1,0 +1,449 @@
+"""``TensorBoardLogger``: one ``SummaryWriter`` per run in ``<run dir>/tb/``.
+
+What it records (each group behind its own ``logging.*`` switch; the x-axis is always the global
+optimizer step, so per-step and per-epoch curves share one axis):
+
+``scalars``
+    ``loss/train`` (mean over the last ``every_n_steps`` steps), ``loss/train_epoch``,
+    ``loss/val`` (the validation value of the training loss: ``0.5·sq_err_per_image`` for mse,
+    ``784·bce`` for bce), ``metric/val_{sq_err_per_image,mse,bce}`` per epoch,
+    ``metric/test_*`` at the end, ``lr``, ``perf/samples_per_s``.
+``grad_flow``
+    per weight layer (``model.layers()`` names, ``01_enc`` … ``LL_out``), on every logging step:
+    ``grad_norm/<layer>`` = ‖∂E/∂W^(l)‖ (the layer's ``weight.grad`` of that step),
+    ``delta_norm/<layer>`` = ‖δ^(l)‖ with δ = g ⊙ φ'(z), g = ∂E/∂a the gradient at the layer's
+    output (Frobenius norm over the mini-batch), ``weight_norm/<layer>`` = ‖W^(l)‖, and for
+    layers with a nonlinearity ``saturation/<layer>`` (see :func:`saturation`); per epoch
+    ``grad_norm_probe/<layer>``, the same gradient norm on the fixed validation probe batch.
+    A custom-scalars layout puts every layer of a run on one chart per quantity. (With
+    ``trainer.compile`` or ``trainer.cuda_graphs`` the hook-based δ and saturation are skipped.)
+``histograms``
+    every ``histograms_every_n_epochs`` epochs: ``weights/``, ``biases/``, ``grads/`` (the
+    gradients of the last logging step) and ``activations/`` (a fixed validation batch) per layer.
+``images``
+    ``images/reconstructions`` (a fixed set of ``n_images`` test digits above their
+    reconstructions) per epoch, ``images/interpolation`` at the end.
+``hparams``
+    the run's hyperparameters and final metrics, written into this run's own log dir.
+``projector``
+    the codes of ``n_projector`` test images with labels and thumbnails, at the end.
+
+Nothing here synchronises with the device between logging steps: per-step values accumulate in
+device tensors and are read back once per ``every_n_steps`` steps (one ``.cpu()`` for all). The
+δ/saturation hooks are registered only for logging steps. The logger reads the model and never
+changes it or draws random numbers, so a run trains bit-identically with logging on or off.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+from torch import Tensor, nn
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summaries
+
+from aelab.config import plain
+from aelab.dashboard.base import RunLogger
+from aelab.data import MNISTSplits
+from aelab.models import Autoencoder
+
+N_PIXELS = 28 * 28
+ACTIVATION_BATCH = 256  # validation images whose activations go into the histograms
+INTERPOLATION_STEPS = 10
+INTERPOLATION_DIGITS = (3, 8)  # decode along the line between the codes of these two test digits
+# A unit is saturated where φ'(z) < SATURATION_SLOPE · max φ': the gradient through it is cut ≥10×.
+SATURATION_SLOPE = 0.1
+MAX_SLOPE = {"sigmoid": 0.25, "tanh": 1.0, "softplus": 1.0}
+DEAD_UNIT_ACTIVATIONS = ("relu", "leaky_relu")
+
+# The HPARAMS table: column → (where in the config, type). One fixed set for every run, so the
+# table of a mixed sweep has every column; a run leaves blank what does not apply to it.
+HPARAMS: dict[str, tuple[str, type]] = {
+    "family": ("model.family", str),
+    "impl": ("model.impl", str),
+    "activation": ("model.activation", str),
+    "depth": ("model.depth", int),
+    "width": ("model.width", int),  # mlp
+    "hidden": ("model.hidden", str),  # mlp with explicit sizes, e.g. "1000-500-250"
+    "channels": ("model.channels", int),  # conv
+    "kernel_size": ("model.kernel_size", int),  # conv
+    "fc_hidden": ("model.fc_hidden", int),  # conv
+    "code_dim": ("model.code_dim", int),
+    "code_activation": ("model.code_activation", str),
+    "init": ("model.init", str),
+    "loss": ("loss.name", str),
+    "optimizer": ("optimizer.name", str),
+    "lr": ("optimizer.lr", float),
+    "schedule": ("optimizer.schedule", str),
+    "weight_decay": ("optimizer.weight_decay", float),
+    "beta": ("optimizer.beta", float),  # sgd momentum mixing
+    "batch_size": ("trainer.batch_size", int),
+    "epochs": ("trainer.epochs", int),
+    "precision": ("trainer.precision", str),
+    "data_limit": ("data.limit", str),  # "all" or the number of training images
+    "shift_augment": ("data.shift_augment", int),
+    "seed": ("seed", int),
+}
+FAMILY_ONLY = {"width": "mlp", "hidden": "mlp", "channels": "conv", "kernel_size": "conv", "fc_hidden": "conv"}
+HPARAM_METRICS = (
+    "hparam/val_sq_err_per_image",  # the best validation value (the checkpoint that is tested)
+    "hparam/test_sq_err_per_image",
+    "hparam/test_bce",
+    "hparam/samples_per_s",
+)
+
+
+def saturation(act_name: str, dphi, a: Tensor) -> Tensor | None:
+    """The fraction of a layer's units outside their useful range, from its output ``a`` (a 0-d
+    device tensor; None where the notion does not apply).
+
+    * relu, leaky_relu: *dead* units, the fraction of units whose output is ≤ 0 (z ≤ 0) for every
+      example of the batch: no gradient (relu) or only the leak (leaky_relu) passes them.
+      A unit is a feature (dense) or a channel (conv, ≤ 0 at every position).
+    * sigmoid, tanh, softplus: the fraction of (example, unit) activations where
+      φ'(z) < 0.1 · max φ' — sigmoid a < 0.026 or a > 0.974, tanh |a| > 0.949, softplus
+      a < 0.105 (z < −2.2): the gradient through them is cut at least tenfold.
+    * identity (the code and output layers by default): None, never saturates.
+    """
+    a = a.detach()
+    if act_name in DEAD_UNIT_ACTIVATIONS:
+        per_unit = a.transpose(0, 1).flatten(1)  # (units, examples · positions)
+        return (per_unit <= 0).all(dim=1).float().mean()
+    if dphi is None or act_name not in MAX_SLOPE:
+        return None
+    return (dphi(a.float()) < SATURATION_SLOPE * MAX_SLOPE[act_name]).float().mean()
+
+
+def hparam_dict(config: dict[str, Any], fill: bool = False) -> dict[str, Any]:
+    """The run's HPARAMS row from the plain config dict; ``fill`` gives every column a typed
+    placeholder (for the experiment's column list) instead of None for what does not apply."""
+    family = config["model"]["family"]
+    row: dict[str, Any] = {}
+    for column, (path, kind) in HPARAMS.items():
+        value: Any = config
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if column == "hidden" and value is not None:
+            value = "-".join(str(v) for v in value)
+        elif column == "data_limit":
+            value = "all" if value is None else str(value)
+        elif value is not None:
+            value = kind(value)
+        if FAMILY_ONLY.get(column, family) != family:
+            value = None
+        if value is None and fill:
+            value = kind()
+        row[column] = value
+    return row
+
+
+def pick_digits(labels: Tensor, n: int) -> list[int]:
+    """Indices of ``n`` images cycling through the classes 0, 1, …, 9, 0, 1, … (first
+    occurrences first): a fixed, varied set of digits."""
+    labels = labels.cpu()
+    per_class = [(labels == d).nonzero().flatten().tolist() for d in range(10)]
+    picked: list[int] = []
+    for k in range(max((len(p) for p in per_class), default=0)):
+        picked += [p[k] for p in per_class if k < len(p)]
+        if len(picked) >= n:
+            break
+    return picked[:n]
+
+
+class TensorBoardLogger(RunLogger):
+    def __init__(self, cfg: DictConfig, log_dir: str | Path) -> None:
+        self.cfg = plain(cfg.logging)
+        self.every = int(self.cfg["every_n_steps"])
+        self.batch_size = int(cfg.trainer.batch_size)
+        self.loss_name = plain(cfg.loss.name)
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.step, self._best_val = _resume_point(cfg)
+        # On resume, TensorBoard drops what the first attempt logged after the checkpoint (the
+        # steps this attempt repeats), so no curve doubles back.
+        self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=self.step + 1 if self.step else None)
+        self.on = {k: bool(self.cfg[k]) for k in ("scalars", "grad_flow", "histograms", "images",
+                                                  "hparams", "projector")}
+        # δ and saturation come from Python hooks in the forward/backward: a CUDA graph replays
+        # the step without them and torch.compile would recompile around them, so those fast
+        # paths record the hook-free gradient flow (grad_norm, weight_norm) only.
+        self.observe_steps = self.on["grad_flow"] and not (cfg.trainer.get("compile") or cfg.trainer.get("cuda_graphs"))
+        self.layers: list[tuple[str, nn.Module]] = []
+        self._hooks: list[Any] = []
+        self._delta: dict[str, Tensor] = {}
+        self._sat: dict[str, Tensor] = {}
+        self._outputs: dict[str, Tensor] = {}
+        self._grads: dict[str, Tensor] = {}  # the last logging step's gradients, for histograms
+        self._loss_sum: Tensor | None = None
+        self._loss_n = 0
+        self._samples = 0
+        self._tick = time.perf_counter()
+        self._steps_per_epoch, self._last_batch = 1, self.batch_size
+        self._fixed: Tensor | None = None
+
+    # --- hooks the training loop calls -----------------------------------------------------------
+    def on_train_start(self, model: Autoencoder, data: MNISTSplits, hparams: dict[str, Any]) -> None:
+        self.layers = model.layers()
+        device = next(model.parameters()).device
+        self._loss_sum = torch.zeros((), device=device)
+        n_train = len(data.train_x)
+        self._steps_per_epoch = max(1, math.ceil(n_train / self.batch_size))
+        self._last_batch = n_train - (self._steps_per_epoch - 1) * self.batch_size
+        if self.on["images"] and self.cfg["n_images"] > 0:
+            self._fixed = data.test_x[pick_digits(data.test_y, int(self.cfg["n_images"]))]
+        if self.on["scalars"] or self.on["grad_flow"]:
+            self.writer.add_custom_scalars(self._layout())
+        if self.on["hparams"]:
+            self._write_hparams_start(hparams)
+        if self.observe_steps and (self.step + 1) % self.every == 0:
+            self._arm()
+        self._tick = time.perf_counter()
+
+    def on_step(self, step: int, loss: Tensor, model: Autoencoder, lr: float | Tensor) -> None:
+        # `step` counts the steps done, from 1; no host sync here except on logging steps.
+        self.step = step
+        if self._loss_sum is not None:
+            self._loss_sum += loss.detach().float()
+        self._loss_n += 1
+        self._samples += self._last_batch if step % self._steps_per_epoch == 0 else self.batch_size
+        if step % self.every == 0:
+            self._log_step(step, lr)
+        if self.observe_steps:  # observe the next step's forward/backward only if it is logged
+            if (step + 1) % self.every == 0:
+                self._arm()
+            else:
+                self._disarm()
+
+    def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Autoencoder, data: MNISTSplits) -> None:
+        step, val, w = self.step, record["val"], self.writer
+        if self.on["scalars"]:
+            w.add_scalar("loss/train_epoch", record["train_loss"], step)
+            w.add_scalar("loss/val", self._val_loss(val), step)
+            for key in ("sq_err_per_image", "mse", "bce"):
+                w.add_scalar(f"metric/val_{key}", val[key], step)
+        if self.on["grad_flow"] and record.get("grad_norms"):
+            for name, norm in record["grad_norms"].items():
+                w.add_scalar(f"grad_norm_probe/{name}", norm, step)
+        self._best_val = min(self._best_val, val["sq_err_per_image"])
+        if self.on["hparams"]:  # best so far, so an interrupted run still shows its value
+            w.add_scalar("hparam/val_sq_err_per_image", self._best_val, step)
+        was_training = model.training
+        try:
+            if self.on["histograms"] and epoch % int(self.cfg["histograms_every_n_epochs"]) == 0:
+                self._histograms(model, data, step)
+            if self._fixed is not None:
+                from aelab.images import reconstruction_grid  # torchvision: imported only when used
+
+                w.add_image("images/reconstructions", reconstruction_grid(model, self._fixed), step)
+        finally:
+            model.train(was_training)
+        w.flush()
+        self._tick, self._samples = time.perf_counter(), 0  # evaluation time is not training time
+
+    def on_train_end(self, metrics: dict[str, Any], model: Autoencoder, data: MNISTSplits) -> None:
+        self._disarm()
+        step, w, test = self.step, self.writer, metrics["test"]
+        if self.on["scalars"]:
+            for key in ("sq_err_per_image", "mse", "bce"):
+                w.add_scalar(f"metric/test_{key}", test[key], step)
+        if self.on["hparams"]:
+            if metrics.get("val"):
+                w.add_scalar("hparam/val_sq_err_per_image", metrics["val"]["sq_err_per_image"], step)
+            w.add_scalar("hparam/test_sq_err_per_image", test["sq_err_per_image"], step)
+            w.add_scalar("hparam/test_bce", test["bce"], step)
+            if metrics.get("samples_per_s"):
+                w.add_scalar("hparam/samples_per_s", metrics["samples_per_s"], step)
+            self._write_hparams_end()
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                if self.on["images"]:
+                    self._interpolation(model, data, step)
+                if self.on["projector"] and self.cfg["n_projector"] > 0:
+                    n = min(int(self.cfg["n_projector"]), len(data.test_x))
+                    x = data.test_x[:n]
+                    codes = torch.cat([model.encode(c).flatten(1).float() for c in x.split(1000)])
+                    w.add_embedding(codes.cpu(), metadata=data.test_y[:n].tolist(),
+                                    label_img=x.float().cpu(), global_step=step, tag="codes")
+        finally:
+            model.train(was_training)
+        w.flush()
+
+    def close(self) -> None:
+        # A failed or interrupted run writes no session end: TensorBoard keeps the first one it
+        # reads, so a later successful resume could not correct it. HPARAMS lists it as unknown.
+        self._disarm()
+        self.writer.close()
+
+    # --- logging steps -----------------------------------------------------------------------------
+    def _log_step(self, step: int, lr: float | Tensor) -> None:
+        values: dict[str, Tensor] = {}
+        if self.on["scalars"] and self._loss_sum is not None:
+            values["loss/train"] = self._loss_sum / max(self._loss_n, 1)
+            if isinstance(lr, Tensor):  # a capturable optimizer keeps lr on the device
+                values["lr"] = lr
+        if self.on["grad_flow"]:
+            for name, layer in self.layers:
+                grad = layer.weight.grad
+                if grad is not None:
+                    values[f"grad_norm/{name}"] = torch.linalg.vector_norm(grad.float())
+                values[f"weight_norm/{name}"] = torch.linalg.vector_norm(layer.weight.detach().float())
+                if name in self._delta:
+                    values[f"delta_norm/{name}"] = self._delta[name]
+                if name in self._sat:
+                    values[f"saturation/{name}"] = self._sat[name]
+        if self.on["histograms"]:
+            self._grads = {name: layer.weight.grad.detach().clone() for name, layer in self.layers
+                           if layer.weight.grad is not None}
+        # The one device→host transfer per logging step.
+        stacked = torch.stack([v.detach().float().reshape(()) for v in values.values()]) if values else None
+        numbers = stacked.cpu().tolist() if stacked is not None else []
+        now = time.perf_counter()
+        for tag, number in zip(values, numbers):
+            self.writer.add_scalar(tag, number, step)
+        if self.on["scalars"]:
+            if not isinstance(lr, Tensor):
+                self.writer.add_scalar("lr", float(lr), step)
+            if now > self._tick and self._samples:
+                self.writer.add_scalar("perf/samples_per_s", self._samples / (now - self._tick), step)
+        if self._loss_sum is not None:
+            self._loss_sum.zero_()
+        self._loss_n, self._samples, self._tick = 0, 0, now
+        self._delta, self._sat, self._outputs = {}, {}, {}
+
+    def _arm(self) -> None:
+        """Hooks for one training step: each layer's forward hook measures its saturation and
+        hangs a hook on its output that turns g = ∂E/∂a into ‖δ‖ = ‖g ⊙ φ'(z)‖ in the backward."""
+        if self._hooks:
+            return
+        for name, layer in self.layers:
+            self._hooks.append(layer.register_forward_hook(self._forward_hook(name, layer)))
+
+    def _disarm(self) -> None:
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks = []
+        self._outputs = {}
+
+    def _forward_hook(self, name: str, layer: nn.Module):
+        act = layer.act
+        dphi = act.dphi_from_output
+
+        def delta_hook(g: Tensor) -> None:
+            a = self._outputs.pop(name, None)  # held here, not in the hook: no reference cycle
+            if a is None:
+                return
+            with torch.no_grad():
+                delta = g.float() if dphi is None else g.float() * dphi(a.float())
+                self._delta[name] = torch.linalg.vector_norm(delta)
+
+        def hook(module: nn.Module, inputs: Any, output: Tensor) -> None:
+            # Only training forwards (evaluation runs under no_grad); a grad-enabled forward
+            # outside a step (the per-epoch probe) is overwritten by the next training step.
+            if not (isinstance(output, Tensor) and output.requires_grad and module.training):
+                return
+            with torch.no_grad():
+                sat = saturation(act.name, dphi, output)
+            if sat is not None:
+                self._sat[name] = sat
+            self._outputs[name] = output.detach()  # the saved a = φ(z), for φ' in the backward
+            output.register_hook(delta_hook)  # returns None: the gradient flows on unchanged
+
+        return hook
+
+    # --- per epoch / end -------------------------------------------------------------------------
+    def _val_loss(self, val: dict[str, float]) -> float:
+        """The validation value of the training loss (per image, summed over pixels)."""
+        return 0.5 * val["sq_err_per_image"] if self.loss_name == "mse" else val["bce"] * N_PIXELS
+
+    @torch.no_grad()
+    def _histograms(self, model: Autoencoder, data: MNISTSplits, step: int) -> None:
+        w = self.writer
+        for name, layer in self.layers:
+            w.add_histogram(f"weights/{name}", layer.weight.detach().float().cpu(), step)
+            if getattr(layer, "bias", None) is not None:
+                w.add_histogram(f"biases/{name}", layer.bias.detach().float().cpu(), step)
+            if name in self._grads:
+                w.add_histogram(f"grads/{name}", self._grads[name].float().cpu(), step)
+        outputs: dict[str, Tensor] = {}
+        handles = [layer.register_forward_hook(lambda m, i, o, n=name: outputs.__setitem__(n, o.detach()))
+                   for name, layer in self.layers]
+        model.eval()
+        try:
+            model(data.val_x[:ACTIVATION_BATCH])
+        finally:
+            for handle in handles:
+                handle.remove()
+        for name, _ in self.layers:
+            if name in outputs:
+                w.add_histogram(f"activations/{name}", outputs[name].float().cpu(), step)
+
+    def _interpolation(self, model: Autoencoder, data: MNISTSplits, step: int) -> None:
+        """One row: test digit A, decodings of (1 − t)·code(A) + t·code(B) for 10 t from 0 to 1,
+        test digit B."""
+        from torchvision.utils import make_grid
+
+        labels = data.test_y.cpu()
+        idx = [int((labels == d).nonzero()[0]) if (labels == d).any() else i
+               for i, d in enumerate(INTERPOLATION_DIGITS)]
+        ends = data.test_x[idx]
+        codes = model.encode(ends)
+        t = torch.linspace(0, 1, INTERPOLATION_STEPS, device=codes.device, dtype=codes.dtype)
+        t = t.reshape(-1, *([1] * (codes.dim() - 1)))
+        path = (1 - t) * codes[:1] + t * codes[1:2]
+        decoded = model.decode(path).float().clamp(0, 1)
+        row = torch.cat([ends[:1].float(), decoded, ends[1:2].float()]).cpu()
+        self.writer.add_image("images/interpolation", make_grid(row, nrow=len(row), padding=2, pad_value=1.0), step)
+
+    # --- layout and hparams ----------------------------------------------------------------------
+    def _layout(self) -> dict[str, dict[str, list]]:
+        layout: dict[str, dict[str, list]] = {}
+        if self.on["grad_flow"]:
+            layout["gradient flow"] = {
+                "gradient norm ‖∂E/∂W‖ per layer": ["Multiline", [r"^grad_norm/"]],
+                "error signal ‖δ‖ per layer": ["Multiline", [r"^delta_norm/"]],
+                "saturated or dead units per layer": ["Multiline", [r"^saturation/"]],
+                "weight norm ‖W‖ per layer": ["Multiline", [r"^weight_norm/"]],
+                "gradient norm on the probe batch, per epoch": ["Multiline", [r"^grad_norm_probe/"]],
+            }
+        if self.on["scalars"]:
+            layout["loss"] = {
+                "train vs val loss": ["Multiline", [r"^loss/train$", r"^loss/val$", r"^loss/train_epoch$"]],
+                "validation metrics": ["Multiline", [r"^metric/val_sq_err_per_image$"]],
+            }
+        return layout
+
+    def _write_hparams_start(self, config: dict[str, Any]) -> None:
+        metrics = {tag: math.nan for tag in HPARAM_METRICS}
+        exp, _, _ = hparams_summaries(hparam_dict(config, fill=True), metrics)  # all columns
+        _, ssi, _ = hparams_summaries(hparam_dict(config), metrics)  # this run's values
+        self.writer.file_writer.add_summary(exp)
+        self.writer.file_writer.add_summary(ssi)
+        self.writer.flush()
+
+    def _write_hparams_end(self) -> None:
+        _, _, sei = hparams_summaries({}, {})  # a SessionEndInfo with STATUS_SUCCESS
+        self.writer.file_writer.add_summary(sei)
+        self.writer.flush()
+
+
+def _resume_point(cfg: DictConfig) -> tuple[int, float]:
+    """(global step, best validation error) of the checkpoint a resumed run continues; (0, inf)."""
+    if not cfg.get("resume"):
+        return 0, math.inf
+    from aelab.checkpoint import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(Path(cfg.resume) / "checkpoints" / "last.pt")
+    except (OSError, RuntimeError):
+        return 0, math.inf
+    return int(ckpt["global_step"]), float(ckpt["best_val"])
+
+
+__all__ = ["TensorBoardLogger", "hparam_dict", "pick_digits", "saturation"]

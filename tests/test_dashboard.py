@@ -1,0 +1,384 @@
+"""The TensorBoard dashboard: what a run writes, read back with TensorBoard's own reader and
+served by a real ``tensorboard`` process; logging never changes what a run trains."""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+from aelab.backprop import get_activation
+from aelab.config import plain
+from aelab.dashboard.tensorboard import TensorBoardLogger, hparam_dict, pick_digits, saturation
+from aelab.runs import model_from_config
+from aelab.train import train
+from conftest import REPO, compose
+
+# 512 images / 64 = 8 steps per epoch, 2 epochs, logged every 2 steps.
+RUN = [
+    "data.limit=512", "data.eval_limit=256", "trainer.epochs=2", "trainer.batch_size=64",
+    "model.width=32", "depth=3", "device=cpu", "trainer.progress=false", "logging.every_n_steps=2",
+    "logging.n_images=8", "logging.n_projector=100",
+]
+SIZE_GUIDANCE = {k: 0 for k in ("scalars", "histograms", "images", "tensors", "compressedHistograms", "audio")}
+
+
+def _cfg(mnist_root, *extra: str):
+    return compose([*RUN, f"data.root={mnist_root}", *extra])
+
+
+def _accumulator(tb_dir: Path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tb_dir), size_guidance=SIZE_GUIDANCE)
+    acc.Reload()
+    return acc
+
+
+@pytest.fixture(scope="module")
+def logged_run(mnist_root, tmp_path_factory):
+    """One short run with every logging switch on: (sweep dir, run dir, metrics, layer names)."""
+    sweep = tmp_path_factory.mktemp("sweep")
+    cfg = _cfg(mnist_root)
+    metrics = train(cfg, run_dir=sweep / "run0")
+    assert metrics["status"] == "completed", metrics["error"]
+    layers = [name for name, _ in model_from_config(metrics["hparams"]).layers()]
+    return sweep, sweep / "run0", metrics, layers
+
+
+def test_run_writes_every_dashboard(logged_run):
+    _, run_dir, metrics, layers = logged_run
+    tb = run_dir / "tb"
+    assert [p.parent for p in tb.rglob("events.out.tfevents.*")] == [tb]  # no hparams sub-run folder
+    acc = _accumulator(tb)
+    tags = acc.Tags()
+    scalars = set(tags["scalars"])
+
+    # scalars: losses, metrics, lr, throughput, and the per-layer gradient flow
+    for tag in ("loss/train", "loss/train_epoch", "loss/val", "lr", "perf/samples_per_s",
+                "metric/val_sq_err_per_image", "metric/val_mse", "metric/val_bce",
+                "metric/test_sq_err_per_image", "hparam/val_sq_err_per_image",
+                "hparam/test_sq_err_per_image"):
+        assert tag in scalars, tag
+    for prefix in ("grad_norm/", "delta_norm/", "weight_norm/", "grad_norm_probe/"):
+        assert sorted(t.removeprefix(prefix) for t in scalars if t.startswith(prefix)) == layers, prefix
+    hidden = [n for n in layers if n.endswith(("_enc", "_dec"))]  # relu layers; code/out are linear
+    assert sorted(t.removeprefix("saturation/") for t in scalars if t.startswith("saturation/")) == hidden
+    for tag in scalars:
+        values = [e.value for e in acc.Scalars(tag)]
+        assert values and all(math.isfinite(v) for v in values), tag
+    # every 2 steps of 16, loss/train averaged over those steps; per-epoch values at the epoch's last step
+    assert [e.step for e in acc.Scalars("loss/train")] == list(range(2, 17, 2))
+    assert [e.step for e in acc.Scalars(f"grad_norm/{layers[0]}")] == list(range(2, 17, 2))
+    assert [e.step for e in acc.Scalars(f"delta_norm/{layers[-1]}")] == list(range(2, 17, 2))
+    assert [e.step for e in acc.Scalars("loss/val")] == [8, 16]
+    last_val = acc.Scalars("metric/val_sq_err_per_image")[-1].value
+    assert last_val == pytest.approx(2 * acc.Scalars("loss/val")[-1].value, rel=1e-6)  # mse: E = ½·sq_err
+    assert acc.Scalars("loss/train_epoch")[0].value == pytest.approx(metrics["history"][0]["train_loss"], rel=1e-6)
+    assert acc.Scalars("metric/test_sq_err_per_image")[-1].value == pytest.approx(
+        metrics["test"]["sq_err_per_image"], rel=1e-6)
+    assert all(0 <= e.value <= 1 for t in scalars if t.startswith("saturation/") for e in acc.Scalars(t))
+
+    # histograms: weights, biases, gradients and activations of every layer
+    for kind in ("weights", "biases", "grads", "activations"):
+        assert sorted(t.split("/", 1)[1] for t in tags["histograms"] if t.startswith(kind + "/")) == layers, kind
+    assert [e.step for e in acc.Histograms(f"weights/{layers[0]}")] == [8, 16]
+
+    # images: originals over reconstructions each epoch, the interpolation at the end
+    recon = acc.Images("images/reconstructions")
+    assert [e.step for e in recon] == [8, 16]
+    assert recon[0].width == 8 * 28 + 9 * 2 and recon[0].height == 2 * 28 + 3 * 2
+    interp = acc.Images("images/interpolation")
+    assert len(interp) == 1 and interp[0].width == 12 * 28 + 13 * 2
+
+    # custom scalars: the gradient-flow layout
+    assert "custom_scalars__config__" in tags["tensors"]
+    from tensorboard.plugins.custom_scalar import layout_pb2
+
+    layout = layout_pb2.Layout.FromString(acc.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0])
+    charts = {c.title: list(c.multiline.tag) for cat in layout.category for c in cat.chart}
+    assert charts["gradient norm ‖∂E/∂W‖ per layer"] == ["^grad_norm/"]
+
+    # hparams: experiment, session start (this run's values) and end, in the run's own dir
+    from tensorboard.plugins.hparams import metadata
+
+    content = acc.PluginTagToContent("hparams")
+    assert set(content) == {metadata.EXPERIMENT_TAG, metadata.SESSION_START_INFO_TAG, metadata.SESSION_END_INFO_TAG}
+    experiment = metadata.parse_experiment_plugin_data(content[metadata.EXPERIMENT_TAG])
+    metric_tags = {m.name.tag for m in experiment.metric_infos}
+    assert {"hparam/val_sq_err_per_image", "hparam/test_sq_err_per_image"} <= metric_tags
+    start = metadata.parse_session_start_info_plugin_data(content[metadata.SESSION_START_INFO_TAG])
+    assert start.hparams["activation"].string_value == "relu"
+    assert start.hparams["depth"].number_value == 3 and start.hparams["width"].number_value == 32
+    assert start.hparams["lr"].number_value == pytest.approx(1e-3)
+    assert "channels" not in start.hparams  # a conv-only column stays blank for an mlp
+    end = metadata.parse_session_end_info_plugin_data(content[metadata.SESSION_END_INFO_TAG])
+    assert end.status == 1  # STATUS_SUCCESS
+
+    # projector: config plus the tensors, labels and sprite it points to
+    config = (tb / "projector_config.pbtxt").read_text()
+    assert 'tensor_name: "codes:' in config
+    (tensors,) = tb.glob("*/codes/tensors.tsv")
+    rows = tensors.read_text().strip().splitlines()
+    assert len(rows) == 100 and len(rows[0].split("\t")) == metrics["hparams"]["model"]["code_dim"]
+    labels = (tensors.parent / "metadata.tsv").read_text().split()
+    assert len(labels) == 100 and set(labels) <= set("0123456789")
+    assert (tensors.parent / "sprite.png").exists()
+
+
+def _weights(run_dir: Path, which: str) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "checkpoints" / f"{which}.pt", weights_only=True)["model"]
+
+
+CONV = ("model=conv", "model.channels=4", "depth=2", "model.impl=torch", "activation=sigmoid", "loss=bce")
+
+
+@pytest.mark.parametrize("extra", [(), CONV], ids=["mlp-relu-lecture", "conv-sigmoid-torch"])
+def test_logging_does_not_change_training(logged_run, mnist_root, tmp_path, extra):
+    """Every hook armed (logged every 2 steps) vs logging=off: bit-identical weights."""
+    if extra:
+        logged_dir = tmp_path / "on"
+        logged = train(_cfg(mnist_root, *extra), run_dir=logged_dir)
+        assert logged["status"] == "completed", logged["error"]
+        tags = _accumulator(logged_dir / "tb").Tags()["scalars"]
+        assert "delta_norm/01_enc" in tags and "saturation/01_enc" in tags  # the conv layer's hooks ran
+    else:
+        _, logged_dir, logged, _ = logged_run
+    plain_run = train(_cfg(mnist_root, "logging=off", *extra), run_dir=tmp_path / "off")
+    assert plain_run["status"] == "completed"
+    assert not (tmp_path / "off" / "tb").exists()
+    for which in ("best", "last"):
+        on, off = _weights(logged_dir, which), _weights(tmp_path / "off", which)
+        assert on.keys() == off.keys()
+        for key in on:
+            assert torch.equal(on[key], off[key]), f"{which}.pt {key} differs with logging on"
+    assert logged["test"] == plain_run["test"]
+
+
+def test_switches_turn_dashboards_off(mnist_root, tmp_path):
+    cfg = _cfg(mnist_root, "trainer.epochs=1", "logging.grad_flow=false", "logging.histograms=false",
+               "logging.images=false", "logging.hparams=false", "logging.projector=false")
+    assert train(cfg, run_dir=tmp_path)["status"] == "completed"
+    acc = _accumulator(tmp_path / "tb")
+    scalars = set(acc.Tags()["scalars"])
+    assert "loss/train" in scalars and "metric/test_sq_err_per_image" in scalars
+    assert not any(t.startswith(("grad_norm", "delta_norm", "saturation", "weight_norm", "hparam/")) for t in scalars)
+    assert not acc.Tags()["histograms"] and not acc.Tags()["images"]
+    with pytest.raises(KeyError):  # no tag of the hparams plugin at all
+        acc.PluginTagToContent("hparams")
+    assert not (tmp_path / "tb" / "projector_config.pbtxt").exists()
+
+
+def test_resumed_run_continues_its_dashboard(mnist_root, tmp_path):
+    failed = train(_cfg(mnist_root, "fail_at_epoch=1"), run_dir=tmp_path)
+    assert failed["status"] == "failed"
+    resumed = train(_cfg(mnist_root, f"resume={tmp_path}"))
+    assert resumed["status"] == "completed", resumed["error"]
+    assert len(list((tmp_path / "tb").glob("events.out.tfevents.*"))) == 2
+    acc = _accumulator(tmp_path / "tb")
+    assert [e.step for e in acc.Scalars("loss/train")] == list(range(2, 17, 2))  # no step twice
+    assert [e.step for e in acc.Scalars("loss/val")] == [8, 16]
+    assert [e.step for e in acc.Scalars("grad_norm/01_enc")] == list(range(2, 17, 2))
+    from tensorboard.plugins.hparams import metadata
+
+    end = acc.PluginTagToContent("hparams")[metadata.SESSION_END_INFO_TAG]
+    assert metadata.parse_session_end_info_plugin_data(end).status == 1  # success, once resumed
+
+
+def test_delta_norm_is_the_backpropagated_error(tmp_path):
+    """‖δ‖ from the hooks equals ‖g ⊙ φ'(z)‖ computed directly with autograd, and the hooks
+    leave the gradients untouched."""
+    torch.manual_seed(0)
+    model = model_from_config(plain(compose([*RUN, "activation=sigmoid"])))
+    logger = TensorBoardLogger(compose([*RUN, "activation=sigmoid"]), tmp_path / "tb")
+    logger.layers = model.layers()
+    x = torch.rand(16, 1, 28, 28)
+
+    def gradients() -> list[torch.Tensor]:
+        model.zero_grad(set_to_none=True)
+        out = model(x)
+        (0.5 * (out.recon - x).pow(2).sum() / len(x)).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    unobserved = gradients()
+    outputs = {}
+
+    def keep(name):
+        def hook(module, inputs, output):
+            output.retain_grad()
+            outputs[name] = output
+
+        return hook
+
+    handles = [layer.register_forward_hook(keep(name)) for name, layer in model.layers()]
+    logger._arm()
+    observed = gradients()
+    logger._disarm()
+    for h in handles:
+        h.remove()
+    logger.close()
+    assert all(torch.equal(a, b) for a, b in zip(observed, unobserved))
+    for name, layer in model.layers():
+        a = outputs[name]
+        dphi = layer.act.dphi_from_output
+        delta = a.grad if dphi is None else a.grad * dphi(a.detach())
+        assert logger._delta[name].item() == pytest.approx(delta.norm().item(), rel=1e-5), name
+    assert set(logger._sat) == {n for n, layer in model.layers() if layer.act.name == "sigmoid"}
+
+
+def test_saturation_definitions():
+    relu, sigmoid, tanh = (get_activation(n) for n in ("relu", "sigmoid", "tanh"))
+    a = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])  # unit 0 dead for both examples
+    assert saturation("relu", relu.dphi_from_output, a).item() == pytest.approx(1 / 3)
+    conv = torch.zeros(2, 4, 3, 3)
+    conv[1, 1:, 0, 0] = 1.0  # channels 1..3 fire somewhere, channel 0 never
+    assert saturation("relu", relu.dphi_from_output, conv).item() == pytest.approx(1 / 4)
+    s = torch.tensor([[0.01, 0.5, 0.99, 0.03]])
+    assert saturation("sigmoid", sigmoid.dphi_from_output, s).item() == pytest.approx(2 / 4)
+    t = torch.tensor([[0.96, -0.99, 0.5, 0.9]])
+    assert saturation("tanh", tanh.dphi_from_output, t).item() == pytest.approx(2 / 4)
+    assert saturation("identity", None, t) is None
+
+
+def test_hparam_row_and_fixed_digits():
+    conv = plain(compose(["model=conv", "data.limit=100"]))
+    row = hparam_dict(conv)
+    assert row["family"] == "conv" and row["channels"] == 32 and row["width"] is None
+    assert row["data_limit"] == "100" and row["activation"] == "relu"
+    full = hparam_dict(conv, fill=True)
+    assert set(full) == set(row) and full["width"] == 0
+    assert pick_digits(torch.tensor([1, 1, 0, 2, 0, 1]), 5) == [2, 0, 3, 4, 1]
+
+
+SYNCING = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__")
+
+
+def _host_reads_per_step(monkeypatch, logger, steps: int) -> collections.Counter:
+    """Train ``steps`` SGD steps by hand, calling ``logger`` like train() does; count the calls
+    that read a tensor back to the host (a device sync on a GPU), per step."""
+    from aelab.data import MNISTSplits
+    from aelab.models.mlp import MLPAutoencoder
+
+    torch.manual_seed(0)
+    model = MLPAutoencoder(depth=3, width=32, activation="sigmoid")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    data = MNISTSplits(*(torch.rand(n, 1, 28, 28) if i % 2 == 0 else torch.randint(0, 10, (n,))
+                         for i, n in enumerate((64, 64, 32, 32, 32, 32))))
+    logger.on_train_start(model, data, plain(compose([])))
+    counts: collections.Counter = collections.Counter()
+    current = [0]
+    for name in SYNCING:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, **kwargs):
+            counts[current[0]] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    try:
+        for step in range(1, steps + 1):
+            current[0] = step
+            x = data.train_x[(step * 16) % 64:][:16]
+            loss = 0.5 * (model(x).recon - x).pow(2).sum() / len(x)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            logger.on_step(step, loss.detach(), model, 0.1)
+    finally:
+        monkeypatch.undo()
+    logger.close()
+    return counts
+
+
+def test_no_host_sync_between_logging_steps(monkeypatch, tmp_path):
+    """The logger reads tensors back to the host only on logging steps (here 5 and 10), even with
+    its δ/saturation hooks in the forward and backward of the step before."""
+    from aelab.dashboard import NullLogger
+
+    cfg = compose(["logging.every_n_steps=5", "trainer.batch_size=16"])
+    logged = _host_reads_per_step(monkeypatch, TensorBoardLogger(cfg, tmp_path / "tb"), 10)
+    baseline = _host_reads_per_step(monkeypatch, NullLogger(), 10)
+    for step in range(1, 11):
+        if step % 5:
+            assert logged[step] == baseline[step], f"host read at step {step}"
+        else:
+            assert logged[step] > baseline[step]
+    acc = _accumulator(tmp_path / "tb")
+    assert [e.step for e in acc.Scalars("delta_norm/01_enc")] == [5, 10]
+    assert [e.step for e in acc.Scalars("saturation/01_enc")] == [5, 10]
+
+
+def test_fast_paths_skip_the_step_hooks(tmp_path):
+    """A CUDA graph or torch.compile step runs without Python hooks: no δ/saturation hooks armed."""
+    for fast in ("trainer.compile=true", "trainer.cuda_graphs=true"):
+        logger = TensorBoardLogger(compose([fast, "logging.every_n_steps=1"]), tmp_path / fast)
+        assert not logger.observe_steps
+        logger.close()
+    logger = TensorBoardLogger(compose([]), tmp_path / "eager")
+    assert logger.observe_steps
+    logger.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_tensorboard_serves_the_run(logged_run):
+    sweep, _, _, layers = logged_run
+    port = _free_port()
+    exe = Path(sys.executable).parent / "tensorboard"
+    proc = subprocess.Popen(
+        [str(exe), "--logdir", str(sweep), "--port", str(port), "--host", "127.0.0.1", "--reload_interval", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline, tags, runs = time.monotonic() + 60, {}, []
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"tensorboard exited: {proc.stderr.read()[-2000:]}"
+            try:
+                runs = _get_json(f"{base}/data/runs")
+                tags = _get_json(f"{base}/data/plugin/scalars/tags")
+                if "run0/tb" in tags and f"grad_norm/{layers[0]}" in tags["run0/tb"]:
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.5)
+        assert "run0/tb" in runs, runs
+        run_tags = set(tags.get("run0/tb", {}))
+        assert {f"grad_norm/{n}" for n in layers} <= run_tags and "loss/train" in run_tags
+        assert "run0/tb" in _get_json(f"{base}/data/plugin/projector/runs")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_export_gradflow_png(logged_run, tmp_path):
+    sweep, _, _, _ = logged_run
+    out = tmp_path / "gradflow.png"
+    script = REPO / "scripts" / "export_gradflow.py"
+    result = subprocess.run([sys.executable, str(script), str(sweep), "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
