@@ -27,6 +27,7 @@ Schedule = Enum("Schedule", {k: k for k in ("none", "cosine", "onecycle")})  # t
 LossName = Enum("LossName", {"mse": "mse", "bce": "bce"})  # type: ignore[misc]
 Device = Enum("Device", {k: k for k in ("auto", "cpu", "cuda")})  # type: ignore[misc]
 Precision = Enum("Precision", {"fp32": "fp32", "bf16": "bf16"})  # type: ignore[misc]
+OutputActivation = Enum("OutputActivation", {"sigmoid": "sigmoid", "identity": "identity"})  # type: ignore[misc]
 
 
 class ConfigError(ValueError):
@@ -42,6 +43,9 @@ class ModelConfig:
     code_dim: int = 30
     code_activation: Activation = Activation.identity  # type: ignore[attr-defined]
     init: Init = Init.auto  # type: ignore[attr-defined]
+    # the output nonlinearity: σ (images in [0, 1], BCE on logits) or identity (a linear output
+    # layer, x̂ = logits: with activation=identity the linear autoencoder that PCA is the optimum of)
+    output_activation: OutputActivation = OutputActivation.sigmoid  # type: ignore[attr-defined]
     # mlp
     width: int = 256
     hidden: Optional[list[int]] = None
@@ -167,6 +171,8 @@ def validate(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key)
         if value is not None and value < 1:
             raise ConfigError(f"{key}={value} is out of range: {key} must be >= 1 or null")
+    if plain(cfg.model.output_activation) != "sigmoid" and plain(cfg.loss.name) == "bce":
+        raise ConfigError("loss=bce needs model.output_activation=sigmoid (BCE is on the σ's logits); use loss=mse")
     if cfg.model.code_dim > 784:
         raise ConfigError(f"model.code_dim={cfg.model.code_dim} is out of range: model.code_dim must be <= 784")
     if cfg.model.hidden is not None and any(h < 1 for h in cfg.model.hidden):

@@ -18,6 +18,6 @@ def evaluate(model: Autoencoder, images: Tensor, batch_size: int = 1000) -> dict
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size]
         out = model(x)
-        meter.update(out.recon, x, out.logits)
+        meter.update(out.recon, x, out.logits if getattr(model, "output_activation", "sigmoid") == "sigmoid" else None)
     model.train(was_training)
     return meter.compute()

@@ -36,7 +36,8 @@ log = logging.getLogger("aelab.train")
 PROBE_BATCH = 256  # validation images on which per-layer gradient norms are measured
 # What must match for a checkpoint to be resumed: the architecture and the data it trains on.
 ARCH_KEYS = ("family", "impl", "depth", "width", "hidden", "code_dim", "channels", "kernel_size",
-             "fc_hidden", "activation", "code_activation")
+             "fc_hidden", "activation", "code_activation", "output_activation")
+ARCH_DEFAULTS = {"output_activation": "sigmoid"}  # keys that configs written before them lack
 
 
 class NonFiniteLoss(RuntimeError):
@@ -97,12 +98,12 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, logger: RunLogger 
         if not last.exists():
             raise ConfigError(f"resume={cfg.resume}: no checkpoints/last.pt there to resume from")
         _check_same_architecture(load_checkpoint(last)["config"], hparams)
-    _log_to(run_dir / "train.log")
+    handler = _log_to(run_dir / "train.log")
 
     metrics: dict[str, Any] = {
         "status": "running", "epochs_completed": 0, "best_epoch": None, "val": None, "test": None,
         "hparams": hparams, "wall_time_s": 0.0, "samples_per_s": None, "error": None,
-        "failed_step": None, "grad_norms_init": None, "history": [],
+        "failed_step": None, "hardware": hardware(device), "grad_norms_init": None, "history": [],
     }
     if cfg.resume and previous:  # keep the time and history already spent
         metrics.update({k: previous[k] for k in ("wall_time_s", "grad_norms_init", "history") if k in previous})
@@ -132,24 +133,40 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, logger: RunLogger 
         log.info("test sq_err_per_image=%.3f | outputs in %s", metrics["test"]["sq_err_per_image"], run_dir)
     else:
         log.error("run %s: %s | outputs in %s", metrics["status"], metrics["error"], run_dir)
+    if handler is not None:
+        log.removeHandler(handler)
+        handler.close()
     return metrics
 
 
-def _log_to(path: Path) -> None:
-    """Also log to <run dir>/train.log (Hydra logs to its own output dir, which differs on resume)."""
+def _log_to(path: Path) -> logging.Handler | None:
+    """Also log to <run dir>/train.log (Hydra logs to its own output dir, which differs on resume,
+    and tests call train() without Hydra). Returns the handler to remove when the run ends."""
     root = logging.getLogger()
     target = str(path.resolve())
     if any(getattr(h, "baseFilename", None) == target for h in root.handlers + log.handlers):
-        return
+        return None
     handler = logging.FileHandler(target)
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    return handler
+
+
+def hardware(device: torch.device) -> str:
+    """What trained the run: the GPU's name, or the CPU model and torch's thread count."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name")] if cpuinfo.exists() else []
+    return f"{names[0] if names else 'CPU'} ({torch.get_num_threads()} threads)"
 
 
 def _model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     m = plain(cfg.model)
     common = {k: m[k] for k in ("impl", "activation", "depth", "code_dim", "code_activation", "init")}
+    common["output_activation"] = m.get("output_activation", "sigmoid")
     if m["family"] == "mlp":
         return {**common, "width": m["width"], "hidden": m["hidden"]}
     return {**common, "channels": m["channels"], "kernel_size": m["kernel_size"], "fc_hidden": m["fc_hidden"]}
@@ -314,8 +331,11 @@ def _raise_if_nonfinite(bad_step: torch.Tensor) -> None:
 
 
 def _check_same_architecture(saved: dict[str, Any], now: dict[str, Any]) -> None:
-    diffs = [f"model.{k}: checkpoint {saved['model'].get(k)!r} vs now {now['model'].get(k)!r}"
-             for k in ARCH_KEYS if saved["model"].get(k) != now["model"].get(k)]
+    def get(cfg: dict[str, Any], k: str) -> Any:
+        return cfg["model"].get(k, ARCH_DEFAULTS.get(k))
+
+    diffs = [f"model.{k}: checkpoint {get(saved, k)!r} vs now {get(now, k)!r}"
+             for k in ARCH_KEYS if get(saved, k) != get(now, k)]
     if diffs:
         raise ConfigError("cannot resume with a different architecture: " + "; ".join(diffs))
 

@@ -10,6 +10,7 @@ from aelab.models.init import init_layer
 from aelab.models.output import AEOutput
 
 IMAGE_SHAPE = (1, 28, 28)
+OUTPUT_ACTIVATIONS = ("sigmoid", "identity")
 INPUT_DIM = 28 * 28
 
 
@@ -40,11 +41,18 @@ class Autoencoder(nn.Module):
     encoder: nn.Sequential
     decoder: nn.Sequential
 
-    def __init__(self, activation: str, code_activation: str, impl: str, init: str) -> None:
+    def __init__(self, activation: str, code_activation: str, impl: str, init: str,
+                 output_activation: str = "sigmoid") -> None:
         super().__init__()
         check_choice("activation", activation, list(ACTIVATIONS))
         check_choice("code_activation", code_activation, list(ACTIVATIONS))
+        check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
         self.activation, self.code_activation, self.impl, self.init_scheme = activation, code_activation, impl, init
+        self.output_activation = output_activation
+
+    def output(self, logits: Tensor) -> Tensor:
+        """The reconstruction from the last layer's output: σ(logits), or the logits themselves."""
+        return torch.sigmoid(logits) if self.output_activation == "sigmoid" else logits
 
     def _finish(self) -> None:
         for _, layer in self.layers():
@@ -57,15 +65,15 @@ class Autoencoder(nn.Module):
         return self.decoder(code)
 
     def decode(self, code: Tensor) -> Tensor:
-        """Images in [0, 1] from codes."""
-        return torch.sigmoid(self.decode_logits(code))
+        """Images (in [0, 1] with the σ output) from codes."""
+        return self.output(self.decode_logits(code))
 
     def forward(self, x: Tensor) -> AEOutput:
         code = self.encode(x)
         logits = self.decode_logits(code)
         # The output nonlinearity sits outside the last layer so a BCE loss can take logits;
         # its derivative σ(1 − σ) is the lecture's φ' for the output layer.
-        return AEOutput(logits=logits, recon=torch.sigmoid(logits), code=code)
+        return AEOutput(logits=logits, recon=self.output(logits), code=code)
 
     def layers(self) -> list[tuple[str, nn.Module]]:
         """Weight layers first to last, named ``01_enc``, …, ``NN_code``, …, ``LL_out``: the

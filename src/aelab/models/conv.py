@@ -35,9 +35,10 @@ class ConvAutoencoder(Autoencoder):
         init: str = "auto",
         kernel_size: int = 3,
         fc_hidden: int = 0,
+        output_activation: str = "sigmoid",
     ) -> None:
         check_impl(impl)
-        super().__init__(activation, code_activation, impl, init)
+        super().__init__(activation, code_activation, impl, init, output_activation)
         check_positive("depth", depth)
         check_positive("channels", channels)
         check_code_dim(code_dim)

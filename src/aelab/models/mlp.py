@@ -32,9 +32,10 @@ class MLPAutoencoder(Autoencoder):
         impl: str = "lecture",
         init: str = "auto",
         hidden: Sequence[int] | None = None,
+        output_activation: str = "sigmoid",
     ) -> None:
         check_impl(impl)
-        super().__init__(activation, code_activation, impl, init)
+        super().__init__(activation, code_activation, impl, init, output_activation)
         check_code_dim(code_dim)
         if hidden is None:
             check_positive("depth", depth)

@@ -1,0 +1,194 @@
+"""The Results table (aelab.results, scripts/results.py): collecting a run, rendering, the quick run."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from aelab.config import validate
+from aelab.evaluate import evaluate
+from aelab.results import (
+    AE_METHODS,
+    PUBLISHED,
+    Settings,
+    checks,
+    merge_overrides,
+    method_overrides,
+    parse_runs,
+    render_markdown,
+    run_results,
+    train_method,
+)
+from aelab.runs import load_run_model
+from aelab.train import train
+from conftest import REPO, compose
+
+TINY_SETTINGS = Settings(quick=True, test_images=256, probe_train=500, probe_test=200, queries=200,
+                         database=1000, transfer_labels=(100,), transfer_epochs=1, transfer_min_steps=20,
+                         transfer_test=200, grid_images=4)
+
+
+def _row_cells(markdown: str, label_start: str) -> list[str]:
+    """The cells of the table row whose first cell starts with ``label_start``."""
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0].startswith(label_start):
+            return cells
+    raise AssertionError(f"no row {label_start!r} in:\n{markdown}")
+
+
+def test_method_overrides_compose_to_valid_configs():
+    for quick in (False, True):
+        for name in AE_METHODS:
+            cfg = compose(method_overrides(name, quick, "cpu"))
+            validate(cfg)
+            assert cfg.model.code_dim == 30 and not cfg.logging.tensorboard
+            assert (cfg.data.limit is not None) == quick
+    linear = compose(method_overrides("linear", False))
+    assert (linear.activation.name, linear.depth, linear.model.family.name) == ("identity", 1, "mlp")
+    assert list(compose(method_overrides("hinton2006", False)).model.hidden) == [1000, 500, 250]
+    assert compose(method_overrides("conv", False)).model.family.name == "conv"
+    # A later value of a key replaces an earlier one (Hydra rejects a key given twice).
+    assert merge_overrides(["a=1", "b=2"], ["a=3", "+c=4"]) == ["b=2", "a=3", "+c=4"]
+    assert compose(method_overrides("hinton2006", True, extra=["trainer.epochs=3"])).trainer.epochs == 3
+
+
+def test_parse_runs_rejects_bad_items(tmp_path):
+    with pytest.raises(ValueError, match="NAME=RUN_DIR"):
+        parse_runs(["hinton2006"])
+    with pytest.raises(ValueError, match="unknown method 'pca'"):
+        parse_runs([f"pca={tmp_path}"])
+    with pytest.raises(ValueError, match="no checkpoints/best.pt"):
+        parse_runs([f"conv={tmp_path}"])
+
+
+def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
+    """Train a tiny linear AE, collect it the way --runs does, check the row, grid and JSON."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: one thread is faster (and the CPU may be shared)
+    try:
+        run_dir = tmp_path / "tiny_linear"
+        overrides = merge_overrides(method_overrides("linear", quick=True, device="cpu"), [
+            "data.limit=512", "data.eval_limit=256", "trainer.epochs=1", "trainer.progress=false",
+            f"data.root={mnist_root}"])
+        cfg = compose(overrides)
+        metrics = train(cfg, run_dir)
+        assert metrics["status"] == "completed"
+        # What run_results does without --runs: train_method reuses a completed run of the same config.
+        again = train_method("linear", run_dir, overrides)
+        assert again["wall_time_s"] == metrics["wall_time_s"] and again["history"] == metrics["history"]
+        out = tmp_path / "report" / "RESULTS.md"
+        results = run_results(out, methods=[], runs=parse_runs([f"linear={run_dir}"]), settings=TINY_SETTINGS,
+                              device="cpu", data_root=mnist_root, command="pytest")
+    finally:
+        torch.set_num_threads(before)
+
+    rows = {r["method"]: r for r in results["rows"]}
+    assert list(rows) == ["linear", *(name for name, _, _ in PUBLISHED)]
+    row = rows["linear"]
+    assert row["error"] is None and row["source"] == "collected" and row["code_dim"] == 30
+    # The best checkpoint on the first 256 test images: exactly what train() measured on them.
+    assert row["test"]["sq_err_per_image"] == pytest.approx(metrics["test"]["sq_err_per_image"], rel=1e-5)
+    model, _ = load_run_model(run_dir)
+    assert row["test"]["sq_err_per_image"] == pytest.approx(
+        evaluate(model, _test_images(mnist_root, 256))["sq_err_per_image"], rel=1e-5)
+    assert 0.1 <= row["linear_probe_acc"] <= 1 and 0.1 <= row["p_at_10"] <= 1
+    assert set(row["transfer"]) == {"100"} and all(0 <= v <= 1 for v in row["transfer"]["100"].values())
+    assert (row["epochs"], row["epochs_planned"], row["status"], row["train_images"]) == (1, 1, "completed", 512)
+    assert row["wall_time_s"] == metrics["wall_time_s"]
+    assert (out.parent / "img" / "results_linear.png").stat().st_size > 0
+
+    md = out.read_text()
+    assert json.loads((out.parent / "results.json").read_text())["rows"] == json.loads(json.dumps(results["rows"]))
+    linear_output = "output_activation" in cfg.model  # a linear output layer, where the schema has it
+    assert row["label"] == f"Linear AE 784-30-784 ({'linear' if linear_output else 'σ'} output)"
+    cells = _row_cells(md, row["label"])
+    header = _row_cells(md, "Method")
+    assert header[-3:] == ["Epochs", "Wall time", "Hardware"] and "Transfer 100 labels (frozen / scratch)" in header
+    assert len(cells) == len(header)
+    assert cells[1:3] == ["30", f"{row['test']['sq_err_per_image']:.2f}"]
+    t = row["transfer"]["100"]
+    assert cells[header.index("Transfer 100 labels (frozen / scratch)")] == f"{t['frozen']:.3f} / {t['scratch']:.3f}"
+    assert row["epochs_preset"] == 15 and cells[header.index("Epochs")] == "1 (512 imgs; preset 15)"
+    assert "img/results_linear.png" in md and "Quick smoke run" in md
+    for _, label, err in PUBLISHED:
+        assert _row_cells(md, label)[2] == f"{err:.2f}"
+
+
+def _test_images(root, n):
+    from aelab.data import load_mnist
+
+    return load_mnist(root, limit=1, eval_limit=n).test_x
+
+
+def test_render_partial_failed_and_unrecorded_rows():
+    settings = {"quick": False, "test_images": None, "probe_train": None, "probe_test": None, "queries": None,
+                "database": None, "k": 10, "transfer_labels": [100, 1000, None], "transfer_epochs": 20,
+                "transfer_min_steps": 1000, "transfer_test": None, "grid_images": 16}
+    tr = {k: {"frozen": 0.7, "scratch": 0.76} for k in ("100", "1000", "all")}
+    rows = [
+        {"method": "pca", "label": "PCA-30", "code_dim": 30, "test": {"sq_err_per_image": 13.866},
+         "linear_probe_acc": 0.8812, "p_at_10": 0.9, "transfer": tr, "epochs": "closed form",
+         "wall_time_s": 3.2, "hardware": "AMD EPYC (2 cores)", "grid": "results_pca.png"},
+        {"method": "linear", "label": "Linear AE 784-30-784 (linear output)", "code_dim": 30,
+         "test": {"sq_err_per_image": 14.0}, "linear_probe_acc": 0.88, "p_at_10": 0.9, "transfer": tr,
+         "epochs": 15, "epochs_planned": 15, "status": "completed", "wall_time_s": 200.0,
+         "hardware": "AMD EPYC (2 cores)", "grid": "results_linear.png"},
+        {"method": "hinton2006", "label": "MLP AE", "code_dim": 30, "test": {"sq_err_per_image": 4.5},
+         "epochs": 12, "epochs_planned": 20, "epochs_preset": 60, "status": "running", "wall_time_s": 5400.0,
+         "hardware": "AMD EPYC (2 cores)", "hardware_recorded": False, "transfer": {"100": tr["100"]}},
+        {"method": "conv", "label": "Conv AE", "code_dim": 30, "error": "RuntimeError: boom"},
+    ]
+    results = {"title": "T", "mode": "full", "created": "now", "command": "x", "host": "h", "torch": "2",
+               "settings": settings, "rows": rows, "total_time_s": 4000.0, "checks": checks(rows),
+               "methods": ["pca", "linear", "hinton2006", "conv"]}
+    md = render_markdown(results)
+    header = _row_cells(md, "Method")
+    assert [h for h in header if h.startswith("Transfer")] == [
+        "Transfer 100 labels (frozen / scratch)", "Transfer 1,000 labels (frozen / scratch)",
+        "Transfer all labels (frozen / scratch)"]
+    pca = _row_cells(md, "PCA-30")
+    assert pca[1:5] == ["30", "13.87", "0.881", "0.900"] and pca[5] == "0.700 / 0.760"
+    assert pca[-3:] == ["closed form", "3 s", "AMD EPYC (2 cores)"]
+    mlp = _row_cells(md, "MLP AE")
+    assert mlp[-3:] == ["12 of 20 (running; preset 60)", "1.5 h", "AMD EPYC (2 cores) ¹"] and mlp[6] == "—"
+    assert "¹ Not recorded" in md
+    assert "**failed**: RuntimeError: boom" in md
+    assert "Linear AE / PCA error: 1.010 — within 2% of PCA." in md
+    assert "PCA-30: 13.866 vs the published 13.87" in md
+    assert "![PCA-30](img/results_pca.png)" in md and "Quick smoke run" not in md
+    assert "Not in this table: pixels" in md
+    worse = checks([rows[0], {**rows[1], "test": {"sq_err_per_image": 12.0}}])
+    assert worse["linear_vs_pca"]["within_2pct"] is False
+
+
+@pytest.mark.slow
+def test_quick_script_end_to_end(tmp_path, mnist_root):
+    """``scripts/results.py --quick``: every row, PCA-30 at the published 13.87 (full test set)."""
+    out = tmp_path / "RESULTS.md"
+    env = {**os.environ, "AELAB_DATA_DIR": str(mnist_root), "AELAB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "scripts/results.py", "--quick", "--out", str(out),
+                           "--train-dir", str(tmp_path / "runs")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    md = out.read_text()
+    pca = _row_cells(md, "PCA-30")
+    assert abs(float(pca[2]) - 13.87) <= 0.01
+    for label in ("Linear AE 784-30-784", "MLP AE 784-1000-500-250-30", "Conv AE", "Pixels"):
+        cells = _row_cells(md, label)
+        assert "failed" not in cells[0]
+    for name in ("pca", *AE_METHODS):
+        assert f"img/results_{name}.png" in md and (tmp_path / "img" / f"results_{name}.png").exists()
+    for _, label, err in PUBLISHED:
+        assert _row_cells(md, label)[2] == f"{err:.2f}"
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["mode"] == "quick"
+    assert all(not math.isnan(r["test"]["sq_err_per_image"]) for r in results["rows"] if r.get("test"))
+    assert re.search(r"PCA-30: 13\.8\d\d vs the published 13\.87", md)
