@@ -60,9 +60,8 @@ class LinearActFunction(torch.autograd.Function):
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
         x, weight, a = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        dphi = ctx.act.dphi_from_output
-        # δ = g ⊙ φ'(z)
-        delta = grad_out if dphi is None else grad_out * dphi(a)
+        # δ = g ⊙ φ'(z)   (for ReLU one fused kernel: g where a > 0, else 0; see Activation.delta)
+        delta = ctx.act.delta(grad_out, a)
         grad_x = delta @ weight if need_x else None  # ∂E/∂x = δ W  (Wᵀδ per example)
         grad_w = delta.t() @ x if need_w else None  # ∂E/∂W = δᵀ x  (δ xᵀ per example)
         grad_b = delta.sum(0) if need_b and ctx.has_bias else None  # ∂E/∂b = Σ_batch δ
