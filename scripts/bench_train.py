@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import statistics
 import tempfile
 import time
@@ -31,7 +30,7 @@ import torch.nn.functional as F
 from aelab.data import epoch_permutation, load_mnist
 from aelab.models import build_model
 from aelab.dashboard import RunLogger
-from aelab.train import _model_kwargs, resolve_device, train
+from aelab.train import _model_kwargs, hardware, resolve_device, train
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = {
@@ -112,15 +111,6 @@ def time_to_target(device: str, target: float = 5.0) -> dict:
     return {**last, "reached": last["test_sq_err"] <= target}
 
 
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
-    return platform.processor() or "cpu"
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")
@@ -134,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     device = resolve_device(args.device)
-    name = device_name(device)
+    name = hardware(device)
     peak = args.peak_tflops or next((v[0] for k, v in GPU_PEAKS.items() if k in name), None)
     print(f"torch {torch.__version__} | device: {name} | repeats {args.repeats} | {args.samples} samples per timing")
     data = load_mnist(compose([]).data.root, download=False, limit=args.samples, eval_limit=1000, device=device)
