@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         device = resolve_device(args.device)
         model, config = load_run_model(args.run_dir, args.which, device)
         data = load_mnist(config["data"]["root"], download=False, split_seed=config["data"]["split_seed"],
-                          limit=1, device=device)
+                          limit=1, eval_limit=config["data"]["eval_limit"], device=device)
     except (FileNotFoundError, MissingDataError, ValueError) as err:
         print(f"Error: {err}", file=sys.stderr)
         return 2

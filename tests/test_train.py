@@ -87,7 +87,7 @@ def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monk
 def test_resume_refuses_a_different_architecture(tiny_cfg, tmp_path):
     assert train(tiny_cfg(), run_dir=tmp_path)["status"] == "completed"
     before = (tmp_path / "metrics.json").read_text()
-    with pytest.raises(ConfigError, match="different architecture: model.width: checkpoint 32 vs now 64"):
+    with pytest.raises(ConfigError, match="different architecture or settings: model.width: checkpoint 32 vs now 64"):
         train(tiny_cfg("model.width=64", f"resume={tmp_path}"))
     assert (tmp_path / "metrics.json").read_text() == before  # the run is left as it was
 
@@ -147,3 +147,23 @@ def test_cli_trains_prints_summary_and_final_line(mnist_root, tmp_path):
     assert f"run dir: {tmp_path}" in out
     assert "test sq_err_per_image=" in out and f"outputs in {tmp_path}" in out
     assert (tmp_path / "train.log").exists() and (tmp_path / ".hydra" / "config.yaml").exists()
+
+
+def test_cli_resume_alone_continues_the_run_with_its_own_config(mnist_root, tmp_path):
+    first = ["data.limit=256", "data.eval_limit=128", "trainer.epochs=2", "model.width=16", "loss=bce",
+             "device=cpu", f"data.root={mnist_root}", "logging.tensorboard=false"]
+    cmd = [sys.executable, "scripts/train.py"]
+    run = subprocess.run([*cmd, *first, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'a'}"],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    # resume=<dir> alone: width 16, bce and the data settings come from the run, not the defaults
+    again = subprocess.run([*cmd, f"resume={tmp_path / 'a'}", f"hydra.run.dir={tmp_path / 'b'}"],
+                           cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["hparams"]["model"]["width"] == 16
+    assert metrics["hparams"]["loss"]["name"] == "bce" and metrics["epochs_completed"] == 1
+    refused = subprocess.run([*cmd, f"resume={tmp_path / 'a'}", "model.width=64", f"hydra.run.dir={tmp_path / 'c'}"],
+                             cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert refused.returncode == 2
+    assert "model.width: checkpoint 16 vs now 64" in refused.stderr

@@ -175,6 +175,13 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError("loss=bce needs model.output_activation=sigmoid (BCE is on the σ's logits); use loss=mse")
     if cfg.model.code_dim > 784:
         raise ConfigError(f"model.code_dim={cfg.model.code_dim} is out of range: model.code_dim must be <= 784")
+    if cfg.model.kernel_size not in (3, 5):
+        raise ConfigError(f"model.kernel_size={cfg.model.kernel_size} is not valid: model.kernel_size must be 3 or 5")
+    if cfg.model.fc_hidden < 0:
+        raise ConfigError(f"model.fc_hidden={cfg.model.fc_hidden} is out of range: model.fc_hidden must be >= 0")
+    if not 0 < cfg.optimizer.warmup_fraction < 1:
+        raise ConfigError(f"optimizer.warmup_fraction={cfg.optimizer.warmup_fraction} is out of range: "
+                          "0 < optimizer.warmup_fraction < 1")
     if cfg.model.hidden is not None and any(h < 1 for h in cfg.model.hidden):
         raise ConfigError(f"model.hidden={list(cfg.model.hidden)} is out of range: every size must be >= 1")
 

@@ -25,14 +25,14 @@ Step = Callable[[Tensor], Tensor]
 
 
 def eager_step(model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-               autocast: dict[str, Any], forward: Callable | None = None) -> Step:
+               autocast: dict[str, Any], forward: Callable | None = None, set_to_none: bool = True) -> Step:
     fwd = forward if forward is not None else model
 
     def step(x: Tensor) -> Tensor:
         with torch.autocast(**autocast):
             out = fwd(x)
             loss = loss_fn(out, x)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=set_to_none)
         loss.backward()
         optimizer.step()
         return loss.detach()
@@ -73,9 +73,13 @@ def cuda_graph_step(model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.
             v.copy_(saved_model[k])
     _restore_state(optimizer, saved_opt)
 
+    # Other batch sizes run eagerly into the captured .grad tensors (zeroed, not replaced), so
+    # the graph and whoever reads .grad keep seeing the same tensors.
+    eager_in_place = eager_step(model, loss_fn, optimizer, autocast, set_to_none=False)
+
     def step(x: Tensor) -> Tensor:
         if x.shape != static_x.shape:
-            return eager(x)
+            return eager_in_place(x)
         static_x.copy_(x)
         graph.replay()
         return static_loss.detach().clone()

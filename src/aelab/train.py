@@ -97,7 +97,8 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, logger: RunLogger 
         last = run_dir / "checkpoints" / "last.pt"
         if not last.exists():
             raise ConfigError(f"resume={cfg.resume}: no checkpoints/last.pt there to resume from")
-        _check_same_architecture(load_checkpoint(last)["config"], hparams)
+        cfg = _resumed_config(cfg, load_checkpoint(last)["config"])
+        hparams = plain(cfg)
     handler = _log_to(run_dir / "train.log")
 
     metrics: dict[str, Any] = {
@@ -106,7 +107,8 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, logger: RunLogger 
         "failed_step": None, "hardware": hardware(device), "grad_norms_init": None, "history": [],
     }
     if cfg.resume and previous:  # keep the time and history already spent
-        metrics.update({k: previous[k] for k in ("wall_time_s", "grad_norms_init", "history") if k in previous})
+        metrics.update({k: previous[k] for k in ("wall_time_s", "grad_norms_init", "history", "best_epoch", "val",
+                                                 "epochs_completed", "samples_per_s") if k in previous})
     started = time.perf_counter()
     wall_before = metrics["wall_time_s"]
     try:
@@ -124,18 +126,21 @@ def train(cfg: DictConfig, run_dir: str | Path | None = None, logger: RunLogger 
     except Exception as err:  # a crash, bad data: recorded, not fatal to a sweep
         metrics.update(status="failed", error=f"{type(err).__name__}: {err}")
         log.error("run failed:\n%s", traceback.format_exc())
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now, last.pt is from the last epoch end
+        metrics.update(status="interrupted", error="KeyboardInterrupt (second Ctrl-C)")
+        raise
     finally:
         metrics["wall_time_s"] = wall_before + time.perf_counter() - started
         write_json(run_dir / "metrics.json", metrics)
         if logger is not None:
             logger.close()
+        if handler is not None:
+            log.removeHandler(handler)
+            handler.close()
     if metrics["status"] == "completed":
         log.info("test sq_err_per_image=%.3f | outputs in %s", metrics["test"]["sq_err_per_image"], run_dir)
     else:
         log.error("run %s: %s | outputs in %s", metrics["status"], metrics["error"], run_dir)
-    if handler is not None:
-        log.removeHandler(handler)
-        handler.close()
     return metrics
 
 
@@ -172,10 +177,9 @@ def _model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return {**common, "channels": m["channels"], "kernel_size": m["kernel_size"], "fc_hidden": m["fc_hidden"]}
 
 
-def _shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Translate each image by its own random (dy, dx) in [−max_shift, max_shift], zero fill."""
+def _shift(x: torch.Tensor, max_shift: int, offsets: torch.Tensor) -> torch.Tensor:
+    """Translate image i by (offsets[0, i], offsets[1, i]) − max_shift pixels, zero fill."""
     n, _, h, w = x.shape
-    offsets = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator).to(x.device)
     padded = torch.nn.functional.pad(x, (max_shift,) * 4)
     rows = (torch.arange(h, device=x.device) + offsets[0, :, None])[:, :, None]  # (n, h, 1)
     cols = (torch.arange(w, device=x.device) + offsets[1, :, None])[:, None, :]  # (n, 1, w)
@@ -201,7 +205,7 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
     probe = data.val_x[:PROBE_BATCH]
     ckpt_dir = run_dir / "checkpoints"
 
-    epoch, step_in_epoch, global_step, best_val, perm = 0, 0, 0, math.inf, None
+    epoch, step_in_epoch, global_step, best_val, perm, shifts = 0, 0, 0, math.inf, None, None
     loss_sum, n_batches = torch.zeros((), device=device), 0
     if cfg.resume:
         ckpt = load_checkpoint(ckpt_dir / "last.pt", map_location=device)
@@ -212,7 +216,7 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
         set_rng_state(ckpt["rng"])
         batch_gen.set_state(ckpt["batch_gen"])
         epoch, step_in_epoch, global_step = ckpt["epoch"], ckpt["step_in_epoch"], ckpt["global_step"]
-        best_val, perm = ckpt["best_val"], ckpt["perm"]
+        best_val, perm, shifts = ckpt["best_val"], ckpt["perm"], ckpt["shifts"]
         loss_sum, n_batches = ckpt["loss_sum"].to(device), ckpt["n_batches"]
         log.info("resuming %s at epoch %d, step %d", run_dir, epoch + 1, step_in_epoch)
 
@@ -225,7 +229,7 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "rng": rng_state(), "batch_gen": batch_gen.get_state(), "epoch": epoch,
             "step_in_epoch": step_in_epoch, "global_step": global_step, "best_val": best_val,
-            "perm": perm, "loss_sum": loss_sum.detach().cpu(), "n_batches": n_batches,
+            "perm": perm, "shifts": shifts, "loss_sum": loss_sum.detach().cpu(), "n_batches": n_batches,
             "config": plain(cfg), **extra,
         })
 
@@ -244,15 +248,18 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
         while epoch < cfg.trainer.epochs:
             if perm is None:  # a fresh order each epoch; kept in the checkpoint for a mid-epoch resume
                 perm = epoch_permutation(n_train, batch_gen)
+                # per-image shifts for the whole epoch, drawn once: no host->device copy per step
+                shifts = torch.randint(0, 2 * cfg.data.shift_augment + 1, (2, n_train), generator=batch_gen)
             batches = perm.to(device).split(batch_size)
+            epoch_shifts = shifts.to(device).split(batch_size, dim=1)
             bar = tqdm(total=len(batches), initial=step_in_epoch, disable=not progress, leave=False,
                        desc=f"epoch {epoch + 1}/{cfg.trainer.epochs}", unit="batch")
             tick = time.perf_counter()
             model.train()
-            for idx in batches[step_in_epoch:]:
+            for idx, offsets in zip(batches[step_in_epoch:], epoch_shifts[step_in_epoch:]):
                 x = data.train_x[idx]
                 if cfg.data.shift_augment:
-                    x = _shift(x, cfg.data.shift_augment, batch_gen)
+                    x = _shift(x, cfg.data.shift_augment, offsets)
                 loss = train_step(x)  # forward, the lecture's backward, the update
                 lr = optimizer.param_groups[0]["lr"]  # the rate this step used (float or device tensor)
                 if scheduler is not None:
@@ -286,7 +293,7 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
                       "val": val, "lr": float(optimizer.param_groups[0]["lr"]),
                       "grad_norms": layer_grad_norms(model, probe, loss_fn)}
             metrics["history"].append(record)
-            epoch, step_in_epoch, perm = epoch + 1, 0, None
+            epoch, step_in_epoch, perm, shifts = epoch + 1, 0, None, None
             loss_sum, n_batches = torch.zeros((), device=device), 0
             if val["sq_err_per_image"] < best_val:
                 best_val = val["sq_err_per_image"]
@@ -330,14 +337,47 @@ def _raise_if_nonfinite(bad_step: torch.Tensor) -> None:
         raise NonFiniteLoss(step)
 
 
-def _check_same_architecture(saved: dict[str, Any], now: dict[str, Any]) -> None:
-    def get(cfg: dict[str, Any], k: str) -> Any:
-        return cfg["model"].get(k, ARCH_DEFAULTS.get(k))
+def _resumed_config(cfg: DictConfig, saved: dict[str, Any]) -> DictConfig:
+    """The interrupted run's own config, so ``resume=<dir>`` alone continues it as it was. Only
+    ``resume``, ``device``, ``trainer.progress`` (and the sweep aids ``skip_done``, ``fail_at_epoch``)
+    come from the command line; any other value
+    given now that differs from the run's (under Hydra: the overrides typed; called directly:
+    the architecture) is refused, since the checkpoint could not honour it."""
+    from aelab.config import Config
 
-    diffs = [f"model.{k}: checkpoint {get(saved, k)!r} vs now {get(now, k)!r}"
-             for k in ARCH_KEYS if get(saved, k) != get(now, k)]
+    now = plain(cfg)
+    keys = [k for k in _typed_override_keys() if k not in RESUME_FREE] if _typed_override_keys() is not None \
+        else [f"model.{k}" for k in ARCH_KEYS]
+    diffs = [f"{k}: checkpoint {_lookup(saved, k)!r} vs now {_lookup(now, k)!r}"
+             for k in keys if _lookup(saved, k) != _lookup(now, k)]
     if diffs:
-        raise ConfigError("cannot resume with a different architecture: " + "; ".join(diffs))
+        raise ConfigError("cannot resume with a different architecture or settings: " + "; ".join(diffs))
+    merged = OmegaConf.merge(OmegaConf.structured(Config), saved)
+    for key in RESUME_FREE:
+        OmegaConf.update(merged, key, OmegaConf.select(cfg, key), merge=False)
+    return merged
+
+
+RESUME_FREE = ("resume", "device", "trainer.progress", "skip_done", "fail_at_epoch")
+
+
+def _typed_override_keys() -> list[str] | None:
+    """The keys of the overrides typed on the command line (None outside Hydra)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    keys = [o.split("=", 1)[0].lstrip("+~") for o in HydraConfig.get().overrides.task]
+    return [k for k in keys if not k.startswith("hydra")]
+
+
+def _lookup(config: dict[str, Any], key: str) -> Any:
+    node: Any = config
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return ARCH_DEFAULTS.get(part) if key.startswith("model.") else None
+        node = node[part]
+    return node
 
 
 __all__ = ["train", "read_metrics", "resolve_device", "ConfigError"]
