@@ -381,4 +381,3 @@ def _lookup(config: dict[str, Any], key: str) -> Any:
 
 
 __all__ = ["train", "read_metrics", "resolve_device", "ConfigError"]
-_ = OmegaConf  # re-exported for callers composing configs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from aelab.models.base import IMAGE_SHAPE, Autoencoder, check_code_dim, check_positive
+from aelab.models.base import Autoencoder, check_code_dim, check_positive
 from aelab.models.layers import check_impl, conv, dense
 
 MAX_DECIMATIONS = 2  # 28 → 14 → 7; a third stride-2 step would not divide 7 evenly
@@ -70,7 +70,6 @@ class ConvAutoencoder(Autoencoder):
             dec.append(conv(impl, chans[i + 1], chans[i], kernel_size, 1, pad, "identity" if last else activation))
         self.encoder = nn.Sequential(*enc)
         self.decoder = nn.Sequential(*dec)
-        assert IMAGE_SHAPE == (1, 28, 28)
         self._finish()
 
     def layer_sizes(self) -> list[str]:
