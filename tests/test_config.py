@@ -36,6 +36,28 @@ def test_hinton_preset_is_the_paper_architecture():
     assert plain(cfg.model.code_activation) == "identity"
 
 
+def _leaves(node, prefix=""):
+    for key, value in node.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+@pytest.mark.parametrize("preset", GROUPS["experiment"])
+def test_every_value_a_preset_sets_survives_composition(preset):
+    # The primary config's own keys (depth, activation) must not override a preset's.
+    raw = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "experiment" / f"{preset}.yaml"))
+    cfg = compose([f"experiment={preset}"])
+    for key, value in _leaves({k: v for k, v in raw.items() if k not in ("defaults", "hydra")}):
+        assert plain(OmegaConf.select(cfg, key)) == value, f"{preset}: {key}"
+
+
+def test_command_line_beats_the_preset():
+    cfg = compose(["experiment=hinton2006_conv", "depth=2", "activation=tanh"])
+    assert cfg.model.depth == 2 and plain(cfg.model.activation) == "tanh"
+
+
 def test_top_level_overrides_reach_the_model():
     cfg = compose(["activation=sigmoid", "depth=8", "model=conv"])
     assert plain(cfg.model.activation) == "sigmoid" and cfg.model.depth == 8
