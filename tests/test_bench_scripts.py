@@ -1,4 +1,4 @@
-"""Smoke test of scripts/bench_backprop.py: one tiny CPU case runs and prints a finite speed ratio."""
+"""Smoke tests of the benchmark scripts: tiny CPU cases run and print finite ratios."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import math
 import re
 import runpy
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench_backprop.py"
 
@@ -23,3 +25,26 @@ def test_bench_backprop_quick_run_prints_a_finite_ratio(capsys, tmp_path):
     speed_ratio = float(re.findall(r"(\S+)x(?:\s|$)", row)[0])  # first "…x" cell: speed L/T
     assert math.isfinite(speed_ratio) and speed_ratio > 0
     assert out_json.exists()
+
+
+SWEEP = Path(__file__).resolve().parents[1] / "scripts" / "bench_sweep.py"
+
+
+def test_bench_sweep_refuses_a_single_job():
+    bench = runpy.run_path(str(SWEEP), run_name="bench_sweep")
+    with pytest.raises(SystemExit) as exc:
+        bench["main"](["--jobs", "1"])
+    assert exc.value.code == 2  # argparse usage error, before any sweep starts
+
+
+@pytest.mark.slow  # four multirun subprocesses: ~1-4 min on 2 cores, mostly interpreter start-up
+def test_bench_sweep_times_both_launchers_and_prints_their_ratio(capsys):
+    bench = runpy.run_path(str(SWEEP), run_name="bench_sweep")
+    argv = ["--jobs", "2", "--rounds", "1", "--device", "cpu", "activation=relu", "depth=1,2",
+            "data.limit=256", "data.eval_limit=256", "trainer.epochs=1", "logging=off"]
+    assert bench["main"](argv) == 0
+    out = capsys.readouterr().out
+    walls = {m: float(w) for m, w in re.findall(r"round 1 (sequential|concurrent)\s+2 jobs in\s+(\S+) s", out)}
+    assert set(walls) == {"sequential", "concurrent"} and all(w > 0 for w in walls.values())
+    ratio = float(re.search(r"concurrent/sequential: (\S+)x", out).group(1))
+    assert ratio == pytest.approx(walls["sequential"] / walls["concurrent"], rel=0.01)
