@@ -24,6 +24,7 @@ Impl = Enum("Impl", {"lecture": "lecture", "torch": "torch"})  # type: ignore[mi
 Init = Enum("Init", {k: k for k in ("auto", "xavier", "kaiming", "torch_default")})  # type: ignore[misc]
 OptimizerName = Enum("OptimizerName", {"sgd": "sgd", "adam": "adam"})  # type: ignore[misc]
 Schedule = Enum("Schedule", {k: k for k in ("none", "cosine", "onecycle")})  # type: ignore[misc]
+LRScaling = Enum("LRScaling", {k: k for k in ("none", "linear", "sqrt")})  # type: ignore[misc]
 LossName = Enum("LossName", {"mse": "mse", "bce": "bce"})  # type: ignore[misc]
 Device = Enum("Device", {k: k for k in ("auto", "cpu", "cuda")})  # type: ignore[misc]
 Precision = Enum("Precision", {"fp32": "fp32", "bf16": "bf16"})  # type: ignore[misc]
@@ -75,6 +76,9 @@ class OptimizerConfig:
     weight_decay: float = 0.0
     schedule: Schedule = Schedule.none  # type: ignore[attr-defined]
     warmup_fraction: float = 0.3  # onecycle: share of steps spent warming up
+    # lr is tuned at base_batch_size; other batch sizes get lr·B/B₀ (linear) or lr·√(B/B₀) (sqrt)
+    lr_scaling: LRScaling = LRScaling.none  # type: ignore[attr-defined]
+    base_batch_size: int = 128
 
 
 @dataclass
@@ -149,6 +153,7 @@ _RANGES: list[tuple[str, str, float]] = [
     ("model.channels", ">=", 1),
     ("optimizer.lr", ">", 0),
     ("optimizer.weight_decay", ">=", 0),
+    ("optimizer.base_batch_size", ">=", 1),
     ("trainer.epochs", ">=", 1),
     ("trainer.batch_size", ">=", 1),
     ("trainer.eval_batch_size", ">=", 1),

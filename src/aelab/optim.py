@@ -12,19 +12,34 @@ first gradient, undamped; the lecture starts from ``ΔW(0) = 0``, so the buffers
 
 from __future__ import annotations
 
+import math
+
 import torch
 from omegaconf import DictConfig
 
 from aelab.config import plain
 
 
-def build_optimizer(cfg: DictConfig, params, capturable: bool = False) -> torch.optim.Optimizer:
+def scaled_lr(cfg: DictConfig, batch_size: int | None) -> float:
+    """``optimizer.lr`` is tuned at ``optimizer.base_batch_size`` B₀; at batch size B use
+    ``lr·B/B₀`` (``lr_scaling=linear``: plain SGD then takes the same step per sample seen) or
+    ``lr·√(B/B₀)`` (``sqrt``: the gradient noise's scale falls as 1/√B; the usual rule for Adam)."""
+    rule = plain(cfg.get("lr_scaling", "none"))
+    if rule == "none" or batch_size is None:
+        return float(cfg.lr)
+    ratio = batch_size / cfg.base_batch_size
+    return float(cfg.lr) * (ratio if rule == "linear" else math.sqrt(ratio))
+
+
+def build_optimizer(cfg: DictConfig, params, capturable: bool = False,
+                    batch_size: int | None = None) -> torch.optim.Optimizer:
     """``capturable``: for a CUDA-graph captured step; the LR is then a device tensor so the
-    schedule's per-step updates (``fill_``) reach the captured update."""
+    schedule's per-step updates (``fill_``) reach the captured update. ``batch_size``: the
+    training batch, for ``optimizer.lr_scaling``."""
     params = list(params)
-    lr: float | torch.Tensor = cfg.lr
+    lr: float | torch.Tensor = scaled_lr(cfg, batch_size)
     if capturable:
-        lr = torch.tensor(float(cfg.lr), device=params[0].device)
+        lr = torch.tensor(lr, device=params[0].device)
     name = plain(cfg.name)
     if name == "sgd":
         beta = float(cfg.beta)
@@ -43,7 +58,8 @@ def build_optimizer(cfg: DictConfig, params, capturable: bool = False) -> torch.
 
 
 def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer, total_steps: int):
-    """A per-step LR schedule (``scheduler.step()`` after every optimizer step), or None."""
+    """A per-step LR schedule (``scheduler.step()`` after every optimizer step), or None. Its peak
+    is the optimizer's own (scaled) LR."""
     name = plain(cfg.schedule)
     if name == "none":
         return None
@@ -51,6 +67,7 @@ def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer, total_ste
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
     if name == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 1), pct_start=cfg.warmup_fraction
+            optimizer, max_lr=float(optimizer.defaults["lr"]), total_steps=max(total_steps, 1),
+            pct_start=cfg.warmup_fraction
         )
     raise ValueError(f"unknown schedule {name!r}; schedule must be one of: none, cosine, onecycle")

@@ -195,8 +195,9 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
                       eval_limit=cfg.data.eval_limit, split_seed=cfg.data.split_seed, device=device)
     model = build_model(plain(cfg.model.family), **_model_kwargs(cfg)).to(device)
     loss_fn = build_loss(plain(cfg.loss.name), plain(cfg.model.impl))
-    optimizer = build_optimizer(cfg.optimizer, model.parameters(), capturable=cfg.trainer.cuda_graphs)
     n_train, batch_size = len(data.train_x), cfg.trainer.batch_size
+    optimizer = build_optimizer(cfg.optimizer, model.parameters(), capturable=cfg.trainer.cuda_graphs,
+                                batch_size=batch_size)
     steps_per_epoch = math.ceil(n_train / batch_size)
     scheduler = build_scheduler(cfg.optimizer, optimizer, steps_per_epoch * cfg.trainer.epochs)
     batch_gen = torch.Generator().manual_seed(cfg.seed)  # batch order and augmentation
@@ -236,6 +237,9 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
     log.info("model: %s", model.summary())
     log.info("run dir: %s | device: %s | %d train / %d val / %d test images", run_dir, device,
              n_train, len(data.val_x), len(data.test_x))
+    if plain(cfg.optimizer.lr_scaling) != "none":
+        log.info("lr %g at batch %d (%s scaling from %g at batch %d)", optimizer.defaults["lr"], batch_size,
+                 plain(cfg.optimizer.lr_scaling), cfg.optimizer.lr, cfg.optimizer.base_batch_size)
     if metrics["grad_norms_init"] is None:
         metrics["grad_norms_init"] = layer_grad_norms(model, probe, loss_fn)
     logger.on_train_start(model, data, metrics["hparams"])
