@@ -12,8 +12,8 @@ model, batch, optimizer and device-resident data. A and B alternate, ``--repeats
 medians and the ratio A/B are printed. TFLOP/s ≈ 6 × parameters × samples/s (forward 2, backward 4
 FLOPs per parameter per sample for an MLP; a lower bound for conv nets, whose weights are reused).
 ``--time-to-target`` also trains ``--target-preset`` (default ``experiment=hinton2006_fast``: the
-hinton2006 MLP at batch 1024 with the √-scaled LR) with the ``--extra`` overrides, until test
-sq_err_per_image <= 5.0; ``--cases ""`` runs only that.
+hinton2006 MLP at batch 256 with the √-scaled LR, 7 epochs) with the ``--extra`` overrides, until
+test sq_err_per_image <= 5.0; ``--cases ""`` runs only that.
 """
 
 from __future__ import annotations
