@@ -108,7 +108,9 @@ def time_to_target(device: str, preset: str, extra: list[str], target: float = 5
     cfg = compose([f"experiment={preset}", f"device={device}", "trainer.progress=false", *extra])
     clock = _TestErrorClock(target)
     with tempfile.TemporaryDirectory() as tmp:
-        train(cfg, run_dir=tmp, logger=clock)
+        metrics = train(cfg, run_dir=tmp, logger=clock)
+    if not clock.epochs:
+        raise SystemExit(f"experiment={preset} {metrics['status']} before its first epoch: {metrics['error']}")
     last = clock.epochs[-1]
     return {**last, "reached": last["test_sq_err"] <= target}
 

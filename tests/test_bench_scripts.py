@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import runpy
@@ -38,13 +39,15 @@ def test_bench_sweep_refuses_a_single_job():
 
 
 @pytest.mark.slow  # four multirun subprocesses: ~1-4 min on 2 cores, mostly interpreter start-up
-def test_bench_sweep_times_both_launchers_and_prints_their_ratio(capsys):
+def test_bench_sweep_times_both_launchers_and_prints_their_ratio(capsys, tmp_path):
     bench = runpy.run_path(str(SWEEP), run_name="bench_sweep")
-    argv = ["--jobs", "2", "--rounds", "1", "--device", "cpu", "activation=relu", "depth=1,2",
-            "data.limit=256", "data.eval_limit=256", "trainer.epochs=1", "logging=off"]
+    argv = ["--jobs", "2", "--rounds", "1", "--device", "cpu", "--json", str(tmp_path / "sweep.json"),
+            "activation=relu", "depth=1,2", "data.limit=256", "data.eval_limit=256", "trainer.epochs=1", "logging=off"]
     assert bench["main"](argv) == 0
     out = capsys.readouterr().out
-    walls = {m: float(w) for m, w in re.findall(r"round 1 (sequential|concurrent)\s+2 jobs in\s+(\S+) s", out)}
-    assert set(walls) == {"sequential", "concurrent"} and all(w > 0 for w in walls.values())
-    ratio = float(re.search(r"concurrent/sequential: (\S+)x", out).group(1))
-    assert ratio == pytest.approx(walls["sequential"] / walls["concurrent"], rel=0.01)
+    assert re.search(r"round 1 sequential\s+2 jobs in", out) and re.search(r"round 1 concurrent\s+2 jobs in", out)
+    result = json.loads((tmp_path / "sweep.json").read_text())
+    (seq,), (conc,) = result["walls_s"]["sequential"], result["walls_s"]["concurrent"]
+    assert result["n_jobs_total"] == 2 and seq > 0 and conc > 0
+    assert result["ratio"] == pytest.approx(seq / conc)
+    assert f"{result['ratio']:.2f}x" in out

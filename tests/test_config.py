@@ -53,6 +53,20 @@ def test_every_value_a_preset_sets_survives_composition(preset):
         assert plain(OmegaConf.select(cfg, key)) == value, f"{preset}: {key}"
 
 
+def test_a_preset_overrides_the_primary_configs_own_keys(tmp_path):
+    # The shipped presets happen to agree with config.yaml's depth/activation, so use one that does not.
+    import shutil
+
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    conf = shutil.copytree(CONF_DIR, tmp_path / "conf")
+    (conf / "experiment" / "order_probe.yaml").write_text("# @package _global_\ndepth: 3\nactivation: tanh\n")
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = hydra_compose(config_name="config", overrides=["experiment=order_probe"])
+    assert cfg.depth == 3 and cfg.model.depth == 3 and plain(cfg.model.activation) == "tanh"
+
+
 def test_command_line_beats_the_preset():
     cfg = compose(["experiment=hinton2006_conv", "depth=2", "activation=tanh"])
     assert cfg.model.depth == 2 and plain(cfg.model.activation) == "tanh"

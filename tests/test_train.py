@@ -126,24 +126,31 @@ def test_lecture_sgd_update_with_inertia_matches_the_formula():
         torch.testing.assert_close(w.detach(), w_hand, rtol=1e-14, atol=1e-14)
 
 
+@pytest.mark.parametrize("capturable", [False, True])  # True: the CUDA-graph path's tensor LR
 @pytest.mark.parametrize("rule, batch, factor", [("none", 1024, 1.0), ("linear", 1024, 8.0),
                                                   ("sqrt", 512, 2.0), ("sqrt", 32, 0.5)])
-def test_lr_scaling_sets_the_optimizer_lr_and_the_schedule_peak(rule, batch, factor):
-    from aelab.optim import build_scheduler
+def test_lr_scaling_sets_the_optimizer_lr_and_the_schedule_peak(rule, batch, factor, capturable):
+    from aelab.optim import build_scheduler, scaled_lr
 
     cfg = compose(["optimizer.lr=1e-3", "optimizer.schedule=onecycle", f"optimizer.lr_scaling={rule}",
                    "optimizer.base_batch_size=128"]).optimizer
+    assert scaled_lr(cfg, batch) == pytest.approx(1e-3 * factor)
     w = torch.zeros(3, requires_grad=True)
-    opt = build_optimizer(cfg, [w], batch_size=batch)
-    sched = build_scheduler(cfg, opt, total_steps=10)
+    opt = build_optimizer(cfg, [w], capturable=capturable, batch_size=batch)
+    sched = build_scheduler(cfg, opt, total_steps=10, batch_size=batch)
     lrs = []
     for _ in range(9):
         opt.step()
         sched.step()
-        lrs.append(opt.param_groups[0]["lr"])
-    peak = max(lrs)
-    assert opt.defaults["lr"] == pytest.approx(1e-3 * factor)
-    assert peak == pytest.approx(1e-3 * factor, rel=0.02)  # one-cycle reaches the scaled LR
+        lrs.append(float(opt.param_groups[0]["lr"]))
+    assert max(lrs) == pytest.approx(1e-3 * factor, rel=0.02)  # one-cycle peaks at the scaled LR
+
+
+def test_train_uses_the_scaled_lr(tiny_cfg, tmp_path):
+    cfg = tiny_cfg("optimizer.lr=1e-3", "optimizer.lr_scaling=linear", "optimizer.base_batch_size=16",
+                   "trainer.batch_size=64", "trainer.epochs=1")
+    metrics = train(cfg, run_dir=tmp_path, logger=NullLogger())
+    assert metrics["history"][0]["lr"] == pytest.approx(4e-3)  # schedule none: lr·64/16 throughout
 
 
 def test_weight_decay_is_the_gradient_of_the_l2_penalty():

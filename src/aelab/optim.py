@@ -27,7 +27,7 @@ def scaled_lr(cfg: DictConfig, batch_size: int | None) -> float:
     rule = plain(cfg.get("lr_scaling", "none"))
     if rule == "none" or batch_size is None:
         return float(cfg.lr)
-    ratio = batch_size / cfg.base_batch_size
+    ratio = batch_size / cfg.get("base_batch_size", 128)
     return float(cfg.lr) * (ratio if rule == "linear" else math.sqrt(ratio))
 
 
@@ -57,9 +57,10 @@ def build_optimizer(cfg: DictConfig, params, capturable: bool = False,
     raise ValueError(f"unknown optimizer {name!r}; optimizer must be one of: sgd, adam")
 
 
-def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer, total_steps: int):
+def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer, total_steps: int,
+                    batch_size: int | None = None):
     """A per-step LR schedule (``scheduler.step()`` after every optimizer step), or None. Its peak
-    is the optimizer's own (scaled) LR."""
+    is the LR scaled to ``batch_size``, as in ``build_optimizer``."""
     name = plain(cfg.schedule)
     if name == "none":
         return None
@@ -67,7 +68,7 @@ def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer, total_ste
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
     if name == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=float(optimizer.defaults["lr"]), total_steps=max(total_steps, 1),
+            optimizer, max_lr=scaled_lr(cfg, batch_size), total_steps=max(total_steps, 1),
             pct_start=cfg.warmup_fraction
         )
     raise ValueError(f"unknown schedule {name!r}; schedule must be one of: none, cosine, onecycle")

@@ -29,7 +29,7 @@ from aelab.evaluate import evaluate
 from aelab.gradflow import layer_grad_norms
 from aelab.losses import build_loss
 from aelab.models import build_model
-from aelab.optim import build_optimizer, build_scheduler
+from aelab.optim import build_optimizer, build_scheduler, scaled_lr
 
 log = logging.getLogger("aelab.train")
 
@@ -199,7 +199,7 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
     optimizer = build_optimizer(cfg.optimizer, model.parameters(), capturable=cfg.trainer.cuda_graphs,
                                 batch_size=batch_size)
     steps_per_epoch = math.ceil(n_train / batch_size)
-    scheduler = build_scheduler(cfg.optimizer, optimizer, steps_per_epoch * cfg.trainer.epochs)
+    scheduler = build_scheduler(cfg.optimizer, optimizer, steps_per_epoch * cfg.trainer.epochs, batch_size)
     batch_gen = torch.Generator().manual_seed(cfg.seed)  # batch order and augmentation
     autocast = dict(device_type=device.type, dtype=torch.bfloat16,
                     enabled=plain(cfg.trainer.precision) == "bf16")
@@ -238,7 +238,7 @@ def _fit(cfg: DictConfig, device: torch.device, run_dir: Path, metrics: dict[str
     log.info("run dir: %s | device: %s | %d train / %d val / %d test images", run_dir, device,
              n_train, len(data.val_x), len(data.test_x))
     if plain(cfg.optimizer.lr_scaling) != "none":
-        log.info("lr %g at batch %d (%s scaling from %g at batch %d)", optimizer.defaults["lr"], batch_size,
+        log.info("lr %g at batch %d (%s scaling from %g at batch %d)", scaled_lr(cfg.optimizer, batch_size), batch_size,
                  plain(cfg.optimizer.lr_scaling), cfg.optimizer.lr, cfg.optimizer.base_batch_size)
     if metrics["grad_norms_init"] is None:
         metrics["grad_norms_init"] = layer_grad_norms(model, probe, loss_fn)

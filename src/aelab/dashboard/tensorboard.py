@@ -78,7 +78,8 @@ HPARAMS: dict[str, tuple[str, type]] = {
     "init": ("model.init", str),
     "loss": ("loss.name", str),
     "optimizer": ("optimizer.name", str),
-    "lr": ("optimizer.lr", float),
+    "lr": ("optimizer.lr", float),  # as configured; lr_scaling may scale it to batch_size
+    "lr_scaling": ("optimizer.lr_scaling", str),
     "schedule": ("optimizer.schedule", str),
     "weight_decay": ("optimizer.weight_decay", float),
     "beta": ("optimizer.beta", float),  # sgd momentum mixing
