@@ -44,16 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     import torch
-    from hydra import compose, initialize_config_dir
 
-    from aelab.config import register_configs
-    from aelab.train import train
+    from aelab.config import compose
+    from aelab.training import train
 
     logging.getLogger("aelab").setLevel(logging.WARNING)
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfgs = {mode: compose(config_name="config", overrides=[*BASE, *args.overrides, f"logging={mode}"])
-                for mode in ("default", "off")}
+    cfgs = {mode: compose([*BASE, *args.overrides, f"logging={mode}"]) for mode in ("default", "off")}
     results: dict[str, list[tuple[float, float, float]]] = {"default": [], "off": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds + 1 if args.rounds else 0):
@@ -81,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = cfgs["default"]
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device={cfg.device.name}, load average "
+          f"{torch.get_num_threads()} threads, device={cfg.device}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
     print(f"run: {' '.join([*BASE, *args.overrides])} (logging.every_n_steps={cfg.logging.every_n_steps})")
     print(f"medians of {args.rounds} rounds, logged vs unlogged:")
@@ -105,12 +101,14 @@ def profile_hooks(train, cfg) -> None:
     stats = pstats.Stats(profiler).stats  # {(file, line, name): (cc, nc, tottime, cumtime, callers)}
     cum: dict[str, tuple[int, float]] = {}
     for (file, _, name), (_, calls, _, cumtime, _) in stats.items():
-        if file.endswith("dashboard/tensorboard.py") and name.startswith(("on_", "close", "__init__")):
-            cum[f"TensorBoardLogger.{name}"] = (calls, cumtime)
-        elif file.endswith("dashboard/tensorboard.py") and name in ("hook", "delta_hook"):
+        if file.endswith(("loggers/tensorboard.py", "loggers/base.py")) and name.startswith(
+                ("on_", "log_scalars", "_log_step", "close", "__init__")):
+            cls = "TensorBoardLogger" if file.endswith("tensorboard.py") else "Loggers"
+            cum[f"{cls}.{name}"] = (calls, cumtime)
+        elif file.endswith("aelab/gradflow.py") and name in ("hook", "delta_hook"):
             label = "forward hook (saturation)" if name == "hook" else "backward hook (delta norm)"
             cum[f"  {label}"] = (calls, cumtime)  # run inside the training step, not in on_step
-        elif file.endswith("aelab/train.py") and name == "_fit":
+        elif file.endswith("training/loop.py") and name == "fit":
             cum["train._fit (everything)"] = (calls, cumtime)
     print("one logged run under cProfile (CPU time, cumulative):")
     for key, (calls, seconds) in sorted(cum.items(), key=lambda kv: -kv[1][1]):

@@ -29,12 +29,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from aelab.data import epoch_permutation, load_mnist
+from aelab.config import compose, to_config
+from aelab.data import epoch_permutation, load_dataset
+from aelab.hardware import describe, resolve_device
+from aelab.loggers import RunLogger
 from aelab.models import build_model
-from aelab.dashboard import RunLogger
-from aelab.train import _model_kwargs, hardware, resolve_device, train
+from aelab.training import train
 
-REPO = Path(__file__).resolve().parents[1]
 CASES = {
     "mlp4": ["model=mlp", "depth=4"],
     "mlp8w512": ["model=mlp", "depth=8", "model.width=512"],
@@ -45,28 +46,18 @@ CASES = {
 GPU_PEAKS = {"H100": (67.0, 989.0), "H200": (67.0, 989.0), "A100": (19.5, 312.0)}
 
 
-def compose(overrides: list[str]):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from aelab.config import register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=overrides)
-
-
 def plain_loop(cfg, device: torch.device, images: torch.Tensor) -> float:
     """B: samples/s of a plain loop, the reference for framework overhead."""
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model.family.name, **_model_kwargs(cfg)).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
-    bce = cfg.loss.name.name == "bce"
+    config = to_config(cfg)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.optimizer.lr, weight_decay=config.optimizer.weight_decay)
+    bce = config.loss.name == "bce"
     perm = epoch_permutation(len(images), torch.Generator().manual_seed(0)).to(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     sync()
     start = time.perf_counter()
-    for idx in perm.split(cfg.trainer.batch_size):
+    for idx in perm.split(config.trainer.batch_size):
         x = images[idx]
         out = model(x)
         if bce:
@@ -95,7 +86,7 @@ class _TestErrorClock(RunLogger):
         self.target, self.start, self.stop_training, self.epochs = target, time.perf_counter(), False, []
 
     def on_epoch_end(self, epoch, record, model, data) -> None:
-        from aelab.evaluate import evaluate
+        from aelab.metrics import evaluate
 
         err = evaluate(model, data.test_x)["sq_err_per_image"]
         self.epochs.append({"epoch": epoch, "wall_time_s": time.perf_counter() - self.start, "test_sq_err": err})
@@ -133,10 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown case(s) {', '.join(unknown)}; choose from: {', '.join(CASES)}")
 
     device = resolve_device(args.device)
-    name = hardware(device)
+    name = describe(device)
     peak = args.peak_tflops or next((v[0] for k, v in GPU_PEAKS.items() if k in name), None)
     print(f"torch {torch.__version__} | device: {name} | repeats {args.repeats} | {args.samples} samples per timing")
-    data = load_mnist(compose([]).data.root, download=False, limit=args.samples, eval_limit=1000, device=device)
+    data = load_dataset("mnist", to_config(compose([])).data.root, limit=args.samples, eval_limit=1000, device=device)
     extra = [e for e in args.extra.split(",") if e]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             base = CASES[case] + [f"device={device.type}", f"data.limit={args.samples}", "data.eval_limit=1000",
                                   "trainer.epochs=1", "trainer.progress=false", "optimizer.schedule=none"]
             cfg_a, cfg_b = compose(base + extra), compose(base)
-            params = sum(p.numel() for p in build_model(cfg_b.model.family.name, **_model_kwargs(cfg_b)).parameters())
+            params = sum(p.numel() for p in build_model(to_config(cfg_b).model).parameters())
             a_runs, b_runs = [], []
             for _ in range(args.repeats):  # alternate A and B
                 a_runs.append(aelab_loop(cfg_a, Path(tmp)))

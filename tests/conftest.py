@@ -1,4 +1,4 @@
-"""Shared test fixtures: MNIST from AELAB_DATA_DIR, never the network."""
+"""Shared test fixtures: the config exactly as the CLI builds it, and MNIST where training finds it."""
 
 from __future__ import annotations
 
@@ -14,34 +14,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ["AELAB_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-MNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
-
-
-@pytest.fixture(scope="session")
-def mnist_root() -> Path:
-    """The folder holding MNIST/raw; skip without it, but fail under CI=true."""
-    root = os.environ.get("AELAB_DATA_DIR")
-    missing = (
-        "AELAB_DATA_DIR is not set"
-        if not root
-        else next(
-            (f"{root}/MNIST/raw/{f} is missing" for f in MNIST_FILES
-             if not (Path(root) / "MNIST" / "raw" / f).exists()),
-            None,
-        )
-    )
-    if missing:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"MNIST is required under CI: {missing}")
-        pytest.skip(f"MNIST not available: {missing} (point AELAB_DATA_DIR at the folder holding MNIST/raw)")
-    return Path(root)
-
-
 REPO = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO / "conf"
 TINY = [
@@ -49,25 +21,47 @@ TINY = [
     "data.eval_limit=256",
     "trainer.epochs=1",
     "trainer.batch_size=64",
-    "model.width=32",
-    "model.channels=4",
     "depth=2",
     "device=cpu",
-    "logging.tensorboard=false",
+    "logging=off",
     "trainer.progress=false",
 ]
 
 
 def compose(overrides: list[str] | None = None):
-    """The config exactly as `python scripts/train.py <overrides>` would build it."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    """The config exactly as `aelab-train <overrides>` would build it (aelab.compose)."""
+    from aelab.config import compose as aelab_compose
 
-    from aelab.config import register_configs
+    return aelab_compose(overrides or [])
 
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=overrides or [])
+
+def data_root() -> tuple[Path | None, str]:
+    """Where training would read MNIST — data.root's default: $AELAB_DATA_DIR, else ./data (relative
+    to where the tests run and to the repo) — and why not, if it is not there."""
+    from aelab.data import DATASETS
+
+    env = os.environ.get("AELAB_DATA_DIR")
+    candidates = [Path(env)] if env else [Path("data"), REPO / "data"]
+    problems = []
+    for root in candidates:
+        raw = root / DATASETS["mnist"].torchvision_class / "raw"
+        missing = [f for f in DATASETS["mnist"].sha256 if not (raw / f).exists()]
+        if not missing:
+            return root.resolve(), ""
+        problems.append(f"{raw} lacks {', '.join(missing)}")
+    return None, "; ".join(problems)
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """The folder holding MNIST/raw, where training finds it; skip without it, but fail under CI=true."""
+    root, why = data_root()
+    if root is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"MNIST is required under CI: {why}")
+        pytest.skip(f"MNIST not available ({why}): set AELAB_DATA_DIR to the folder holding MNIST/raw, "
+                    "or let a first training download it into ./data")
+    return root
 
 
 @pytest.fixture
@@ -75,6 +69,7 @@ def tiny_cfg(mnist_root):
     """A seconds-long training config on real MNIST: tiny_cfg(*extra_overrides)."""
 
     def make(*extra: str):
-        return compose([*TINY, f"data.root={mnist_root}", *extra])
+        size = "model.channels=4" if "model=conv" in extra else "model.width=32"  # each family's own key
+        return compose([*TINY, size, f"data.root={mnist_root}", *extra])
 
     return make

@@ -15,13 +15,13 @@ from aelab.analysis import (
     transfer_accuracy,
 )
 from aelab.analysis.transfer import _reinitialize
-from aelab.data import MNISTSplits, load_mnist
+from aelab.data import Splits as MNISTSplits, load_dataset
 from aelab.metrics import sq_err_per_image
 
 
 @pytest.fixture(scope="module")
 def mnist(mnist_root) -> MNISTSplits:
-    return load_mnist(mnist_root)
+    return load_dataset("mnist", mnist_root)
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,24 @@ import pytest
 import torch
 
 from aelab.backprop import get_activation
-from aelab.config import plain
-from aelab.dashboard.tensorboard import TensorBoardLogger, hparam_dict, pick_digits, saturation
-from aelab.runs import model_from_config
-from aelab.train import train
+from aelab.config import to_config, to_dict
+from aelab.gradflow import StepProbe
+from aelab.loggers import Loggers, NullLogger
+from aelab.loggers.tensorboard import TensorBoardLogger, hparam_dict, pick_digits
+from aelab.models import build_model
+from aelab.training import train
 from conftest import REPO, compose
+
+
+def plain(cfg):
+    return to_dict(to_config(cfg))
+
+
+def model_from_config(config):
+    return build_model(config["model"])
+
+
+LOG_STEPS = [1, *range(2, 17, 2)]  # the first step, every 2 steps, each epoch's last (8, 16)
 
 # 512 images / 64 = 8 steps per epoch, 2 epochs, logged every 2 steps.
 RUN = [
@@ -34,7 +47,8 @@ SIZE_GUIDANCE = {k: 0 for k in ("scalars", "histograms", "images", "tensors", "c
 
 
 def _cfg(mnist_root, *extra: str):
-    return compose([*RUN, f"data.root={mnist_root}", *extra])
+    run = [o for o in RUN if not (o.startswith("model.width") and "model=conv" in extra)]  # an mlp key
+    return compose([*run, f"data.root={mnist_root}", *extra])
 
 
 def _accumulator(tb_dir: Path):
@@ -77,10 +91,11 @@ def test_run_writes_every_dashboard(logged_run):
     for tag in scalars:
         values = [e.value for e in acc.Scalars(tag)]
         assert values and all(math.isfinite(v) for v in values), tag
-    # every 2 steps of 16, loss/train averaged over those steps; per-epoch values at the epoch's last step
-    assert [e.step for e in acc.Scalars("loss/train")] == list(range(2, 17, 2))
-    assert [e.step for e in acc.Scalars(f"grad_norm/{layers[0]}")] == list(range(2, 17, 2))
-    assert [e.step for e in acc.Scalars(f"delta_norm/{layers[-1]}")] == list(range(2, 17, 2))
+    # step 1 and every 2 steps of 16, loss/train averaged over those steps; per-epoch values at the
+    # epoch's last step
+    assert [e.step for e in acc.Scalars("loss/train")] == LOG_STEPS
+    assert [e.step for e in acc.Scalars(f"grad_norm/{layers[0]}")] == LOG_STEPS
+    assert [e.step for e in acc.Scalars(f"delta_norm/{layers[-1]}")] == LOG_STEPS
     assert [e.step for e in acc.Scalars("loss/val")] == [8, 16]
     last_val = acc.Scalars("metric/val_sq_err_per_image")[-1].value
     assert last_val == pytest.approx(2 * acc.Scalars("loss/val")[-1].value, rel=1e-6)  # mse: E = ½·sq_err
@@ -179,29 +194,46 @@ def test_switches_turn_dashboards_off(mnist_root, tmp_path):
     assert not (tmp_path / "tb" / "projector_config.pbtxt").exists()
 
 
-def test_resumed_run_continues_its_dashboard(mnist_root, tmp_path):
-    failed = train(_cfg(mnist_root, "fail_at_epoch=1"), run_dir=tmp_path)
-    assert failed["status"] == "failed"
+class _SigintAfter(NullLogger):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step(self, step, loss, model, lr):
+        if step == self.step:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_resumed_run_continues_its_dashboard(mnist_root, tmp_path, monkeypatch):
+    def interrupted_logger(config, run_dir, start_step=0, best_val=math.inf):
+        tb = TensorBoardLogger(config, run_dir, start_step, best_val)
+        return Loggers([tb, _SigintAfter(11)], config.logging, config.trainer, start_step)
+
+    monkeypatch.setattr("aelab.training.loop.make_logger", interrupted_logger)
+    stopped = train(_cfg(mnist_root), run_dir=tmp_path)
+    assert stopped["status"] == "interrupted"
+    monkeypatch.undo()
     resumed = train(_cfg(mnist_root, f"resume={tmp_path}"))
     assert resumed["status"] == "completed", resumed["error"]
     assert len(list((tmp_path / "tb").glob("events.out.tfevents.*"))) == 2
     acc = _accumulator(tmp_path / "tb")
-    assert [e.step for e in acc.Scalars("loss/train")] == list(range(2, 17, 2))  # no step twice
+    assert [e.step for e in acc.Scalars("loss/train")] == LOG_STEPS  # no step twice
     assert [e.step for e in acc.Scalars("loss/val")] == [8, 16]
-    assert [e.step for e in acc.Scalars("grad_norm/01_enc")] == list(range(2, 17, 2))
+    assert [e.step for e in acc.Scalars("grad_norm/01_enc")] == LOG_STEPS
     from tensorboard.plugins.hparams import metadata
 
     end = acc.PluginTagToContent("hparams")[metadata.SESSION_END_INFO_TAG]
     assert metadata.parse_session_end_info_plugin_data(end).status == 1  # success, once resumed
 
 
-def test_delta_norm_is_the_backpropagated_error(tmp_path):
-    """‖δ‖ from the hooks equals ‖g ⊙ φ'(z)‖ computed directly with autograd, and the hooks
+def test_delta_norm_is_the_backpropagated_error():
+    """‖δ‖ from the probe's hooks equals ‖g ⊙ φ'(z)‖ computed directly with autograd, and the hooks
     leave the gradients untouched."""
     torch.manual_seed(0)
     model = model_from_config(plain(compose([*RUN, "activation=sigmoid"])))
-    logger = TensorBoardLogger(compose([*RUN, "activation=sigmoid"]), tmp_path / "tb")
-    logger.layers = model.layers()
+    probe = StepProbe(model.layers())
     x = torch.rand(16, 1, 28, 28)
 
     def gradients() -> list[torch.Tensor]:
@@ -221,33 +253,33 @@ def test_delta_norm_is_the_backpropagated_error(tmp_path):
         return hook
 
     handles = [layer.register_forward_hook(keep(name)) for name, layer in model.layers()]
-    logger._arm()
+    probe.arm()
     observed = gradients()
-    logger._disarm()
+    probe.disarm()
     for h in handles:
         h.remove()
-    logger.close()
+    deltas, saturated = probe.take()
     assert all(torch.equal(a, b) for a, b in zip(observed, unobserved))
     for name, layer in model.layers():
         a = outputs[name]
         dphi = layer.act.dphi_from_output
         delta = a.grad if dphi is None else a.grad * dphi(a.detach())
-        assert logger._delta[name].item() == pytest.approx(delta.norm().item(), rel=1e-5), name
-    assert set(logger._sat) == {n for n, layer in model.layers() if layer.act.name == "sigmoid"}
+        assert deltas[name].item() == pytest.approx(delta.norm().item(), rel=1e-5), name
+    assert set(saturated) == {n for n, layer in model.layers() if layer.act.name == "sigmoid"}
 
 
 def test_saturation_definitions():
-    relu, sigmoid, tanh = (get_activation(n) for n in ("relu", "sigmoid", "tanh"))
+    relu, sigmoid, tanh, identity = (get_activation(n) for n in ("relu", "sigmoid", "tanh", "identity"))
     a = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])  # unit 0 dead for both examples
-    assert saturation("relu", relu.dphi_from_output, a).item() == pytest.approx(1 / 3)
+    assert relu.saturated_fraction(a).item() == pytest.approx(1 / 3)
     conv = torch.zeros(2, 4, 3, 3)
     conv[1, 1:, 0, 0] = 1.0  # channels 1..3 fire somewhere, channel 0 never
-    assert saturation("relu", relu.dphi_from_output, conv).item() == pytest.approx(1 / 4)
+    assert relu.saturated_fraction(conv).item() == pytest.approx(1 / 4)
     s = torch.tensor([[0.01, 0.5, 0.99, 0.03]])
-    assert saturation("sigmoid", sigmoid.dphi_from_output, s).item() == pytest.approx(2 / 4)
+    assert sigmoid.saturated_fraction(s).item() == pytest.approx(2 / 4)
     t = torch.tensor([[0.96, -0.99, 0.5, 0.9]])
-    assert saturation("tanh", tanh.dphi_from_output, t).item() == pytest.approx(2 / 4)
-    assert saturation("identity", None, t) is None
+    assert tanh.saturated_fraction(t).item() == pytest.approx(2 / 4)
+    assert identity.saturated_fraction(t) is None
 
 
 def test_hparam_row_and_fixed_digits():
@@ -266,8 +298,8 @@ SYNCING = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__")
 def _host_reads_per_step(monkeypatch, logger, steps: int) -> collections.Counter:
     """Train ``steps`` SGD steps by hand, calling ``logger`` like train() does; count the calls
     that read a tensor back to the host (a device sync on a GPU), per step."""
-    from aelab.data import MNISTSplits
-    from aelab.models.mlp import MLPAutoencoder
+    from aelab.data import Splits as MNISTSplits
+    from aelab.models import MLPAutoencoder
 
     torch.manual_seed(0)
     model = MLPAutoencoder(depth=3, width=32, activation="sigmoid")
@@ -301,32 +333,31 @@ def _host_reads_per_step(monkeypatch, logger, steps: int) -> collections.Counter
 
 
 def test_no_host_sync_between_logging_steps(monkeypatch, tmp_path):
-    """The logger reads tensors back to the host only on logging steps (here 5 and 10), even with
-    its δ/saturation hooks in the forward and backward of the step before."""
-    from aelab.dashboard import NullLogger
-
-    cfg = compose(["logging.every_n_steps=5", "trainer.batch_size=16"])
-    logged = _host_reads_per_step(monkeypatch, TensorBoardLogger(cfg, tmp_path / "tb"), 10)
+    """The loggers read tensors back to the host only on logging steps (here 1, 5 and 10; the data's
+    64 images are 4 steps of an epoch, so 4 and 8 too), even with the δ/saturation hooks in the
+    forward and backward of the step before."""
+    config = to_config(compose(["logging.every_n_steps=5", "trainer.batch_size=16"]))
+    loggers = Loggers([TensorBoardLogger(config, tmp_path)], config.logging, config.trainer)
+    logged = _host_reads_per_step(monkeypatch, loggers, 10)
     baseline = _host_reads_per_step(monkeypatch, NullLogger(), 10)
+    log_steps = [1, 4, 5, 8, 10]
     for step in range(1, 11):
-        if step % 5:
+        if step not in log_steps:
             assert logged[step] == baseline[step], f"host read at step {step}"
         else:
             assert logged[step] > baseline[step]
     acc = _accumulator(tmp_path / "tb")
-    assert [e.step for e in acc.Scalars("delta_norm/01_enc")] == [5, 10]
-    assert [e.step for e in acc.Scalars("saturation/01_enc")] == [5, 10]
+    assert [e.step for e in acc.Scalars("delta_norm/01_enc")] == log_steps
+    assert [e.step for e in acc.Scalars("saturation/01_enc")] == log_steps
 
 
-def test_fast_paths_skip_the_step_hooks(tmp_path):
+def test_fast_paths_skip_the_step_hooks():
     """A CUDA graph or torch.compile step runs without Python hooks: no δ/saturation hooks armed."""
     for fast in ("trainer.compile=true", "trainer.cuda_graphs=true"):
-        logger = TensorBoardLogger(compose([fast, "logging.every_n_steps=1"]), tmp_path / fast)
-        assert not logger.observe_steps
-        logger.close()
-    logger = TensorBoardLogger(compose([]), tmp_path / "eager")
-    assert logger.observe_steps
-    logger.close()
+        config = to_config(compose([fast, "logging.every_n_steps=1"]))
+        assert not Loggers([], config.logging, config.trainer).observe
+    config = to_config(compose([]))
+    assert Loggers([], config.logging, config.trainer).observe
 
 
 def _free_port() -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aelab.config import ConfigError
-from aelab.train import train
+from aelab.errors import ConfigError
+from aelab.training import train
 
 FIT = ("data.limit=2000", "trainer.epochs=2", "model.width=64", "loss=bce")
 

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from aelab.backprop import ACTIVATIONS
 from aelab.backprop.verify import rel_err
-from aelab.models import AEOutput, ConvAutoencoder, MLPAutoencoder, build_model, unfolded_conv2d
+from aelab.backprop import unfolded_conv2d
+from aelab.models import AEOutput, ConvAutoencoder, MLPAutoencoder, build_model
 
 NAMES = list(ACTIVATIONS)
 SMALL = {"mlp": dict(width=24, code_dim=6), "conv": dict(channels=4, code_dim=6)}
@@ -94,7 +95,7 @@ def test_hinton_architecture_from_hidden_list():
         (dict(code_dim=785), "code_dim must be between 1 and the input size 784, got 785"),
         (dict(hidden=[100, 0]), r"hidden\[1\] must be an integer >= 1, got 0"),
         (dict(activation="swish"), "activation='swish' is not valid; activation must be one of: identity, sigmoid, relu"),
-        (dict(impl="jax"), "impl must be one of: lecture, torch"),
+        (dict(impl="jax"), "unknown impl 'jax'; impl must be one of: lecture, torch"),
         (dict(init="orthogonal"), "init must be one of: auto, xavier, kaiming, torch_default"),
     ],
 )
@@ -104,7 +105,7 @@ def test_bad_arguments_raise_value_error(kwargs, message):
 
 
 def test_bad_family_and_conv_arguments():
-    with pytest.raises(ValueError, match="model must be one of: mlp, conv"):
+    with pytest.raises(ValueError, match="model=rnn is not valid; choose one of: conv, mlp"):
         build_model("rnn")
     with pytest.raises(ValueError, match="depth must be an integer >= 1"):
         ConvAutoencoder(depth=0)
@@ -126,9 +127,9 @@ def test_auto_init_is_he_for_relu_and_glorot_for_sigmoid(activation, expected_st
 
 @pytest.mark.parametrize("family, kw, lr", [("mlp", dict(depth=2, width=128), 3e-3), ("conv", dict(depth=2, channels=8), 3e-3)])
 def test_models_fit_a_small_batch_of_mnist(mnist_root, family, kw, lr):
-    from aelab.data import load_mnist
+    from aelab.data import load_dataset
 
-    x = load_mnist(mnist_root, limit=32, eval_limit=1).train_x
+    x = load_dataset("mnist", mnist_root, limit=32, eval_limit=1).train_x
     torch.manual_seed(0)
     model = build_model(family, code_dim=16, **kw)
     opt = torch.optim.Adam(model.parameters(), lr=lr)

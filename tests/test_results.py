@@ -12,8 +12,8 @@ import sys
 import pytest
 import torch
 
-from aelab.config import validate
-from aelab.evaluate import evaluate
+from aelab.config import check, to_config
+from aelab.metrics import evaluate
 from aelab.results import (
     AE_METHODS,
     PUBLISHED,
@@ -26,8 +26,8 @@ from aelab.results import (
     run_results,
     train_method,
 )
-from aelab.runs import load_run_model
-from aelab.train import train
+from aelab.runs import load_run
+from aelab.training import train
 from conftest import REPO, compose
 
 TINY_SETTINGS = Settings(quick=True, test_images=256, probe_train=500, probe_test=200, queries=200,
@@ -47,14 +47,15 @@ def _row_cells(markdown: str, label_start: str) -> list[str]:
 def test_method_overrides_compose_to_valid_configs():
     for quick in (False, True):
         for name in AE_METHODS:
-            cfg = compose(method_overrides(name, quick, "cpu"))
-            validate(cfg)
-            assert cfg.model.code_dim == 30 and not cfg.logging.tensorboard
+            cfg = to_config(compose(method_overrides(name, quick, "cpu")))
+            check(cfg)
+            assert cfg.model.code_dim == 30 and cfg.logging.loggers == []
             assert (cfg.data.limit is not None) == quick
-    linear = compose(method_overrides("linear", False))
-    assert (linear.activation.name, linear.depth, linear.model.family.name) == ("identity", 1, "mlp")
+    linear = to_config(compose(method_overrides("linear", False)))
+    assert (linear.activation, linear.depth, linear.model.family) == ("identity", 1, "mlp")
+    assert linear.model.output_activation == "identity"
     assert list(compose(method_overrides("hinton2006", False)).model.hidden) == [1000, 500, 250]
-    assert compose(method_overrides("conv", False)).model.family.name == "conv"
+    assert compose(method_overrides("conv", False)).model.family == "conv"
     # A later value of a key replaces an earlier one (Hydra rejects a key given twice).
     assert merge_overrides(["a=1", "b=2"], ["a=3", "+c=4"]) == ["b=2", "a=3", "+c=4"]
     assert compose(method_overrides("hinton2006", True, extra=["trainer.epochs=3"])).trainer.epochs == 3
@@ -82,7 +83,8 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
         metrics = train(cfg, run_dir)
         assert metrics["status"] == "completed"
         # What run_results does without --runs: train_method reuses a completed run of the same config.
-        again = train_method("linear", run_dir, overrides)
+        again, again_dir = train_method("linear", run_dir, overrides)
+        assert again_dir == run_dir
         assert again["wall_time_s"] == metrics["wall_time_s"] and again["history"] == metrics["history"]
         out = tmp_path / "report" / "RESULTS.md"
         results = run_results(out, methods=[], runs=parse_runs([f"linear={run_dir}"]), settings=TINY_SETTINGS,
@@ -96,7 +98,7 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
     assert row["error"] is None and row["source"] == "collected" and row["code_dim"] == 30
     # The best checkpoint on the first 256 test images: exactly what train() measured on them.
     assert row["test"]["sq_err_per_image"] == pytest.approx(metrics["test"]["sq_err_per_image"], rel=1e-5)
-    model, _ = load_run_model(run_dir)
+    model = load_run(run_dir).model
     assert row["test"]["sq_err_per_image"] == pytest.approx(
         evaluate(model, _test_images(mnist_root, 256))["sq_err_per_image"], rel=1e-5)
     assert 0.1 <= row["linear_probe_acc"] <= 1 and 0.1 <= row["p_at_10"] <= 1
@@ -107,8 +109,7 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
 
     md = out.read_text()
     assert json.loads((out.parent / "results.json").read_text())["rows"] == json.loads(json.dumps(results["rows"]))
-    linear_output = "output_activation" in cfg.model  # a linear output layer, where the schema has it
-    assert row["label"] == f"Linear AE 784-30-784 ({'linear' if linear_output else 'σ'} output)"
+    assert row["label"] == "Linear AE 784-30-784 (linear output)"
     cells = _row_cells(md, row["label"])
     header = _row_cells(md, "Method")
     assert header[-3:] == ["Epochs", "Wall time", "Hardware"] and "Transfer 100 labels (frozen / scratch)" in header
@@ -123,9 +124,9 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
 
 
 def _test_images(root, n):
-    from aelab.data import load_mnist
+    from aelab.data import load_dataset
 
-    return load_mnist(root, limit=1, eval_limit=n).test_x
+    return load_dataset("mnist", root, limit=1, eval_limit=n).test_x
 
 
 def test_render_partial_failed_and_unrecorded_rows():

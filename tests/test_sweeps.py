@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import CONF_DIR, REPO
+from conftest import REPO
 
 TINY = [
     "data.limit=256",
@@ -25,7 +25,7 @@ TINY = [
     "trainer.epochs=1",
     "trainer.batch_size=64",
     "model.width=16",
-    "logging.tensorboard=false",
+    "logging=off",
     "trainer.progress=false",
     "device=cpu",
 ]
@@ -64,23 +64,20 @@ def grid_sweep(tmp_path_factory, mnist_root) -> Path:
 # --- configs ----------------------------------------------------------------------------------
 
 def _hydra_cfg(*overrides: str):
-    from hydra import compose, initialize_config_dir
+    from aelab.config import compose
 
-    from aelab.config import register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    return compose(list(overrides), return_hydra_config=True)
 
 
 @pytest.mark.filterwarnings("ignore:(?s).*validated against ConfigStore schema")  # same-named on purpose
 @pytest.mark.parametrize("launcher, target", [
-    ("joblib", "JoblibLauncher"), ("submitit_local", "LocalLauncher"), ("submitit_slurm", "SlurmLauncher")])
+    ("joblib", "hydra_plugins.aelab_launchers.ProcessLauncher"), ("submitit_local", "hydra_plugins.aelab_launchers.SubmititLocalLauncher"),
+    ("submitit_slurm", "hydra_plugins.aelab_launchers.SubmititSlurmLauncher")])
 def test_launcher_configs_compose(launcher, target):
     cfg = _hydra_cfg(f"hydra/launcher={launcher}")
-    assert cfg.hydra.launcher._target_.endswith(target)
+    assert cfg.hydra.launcher._target_ == target
     if launcher == "joblib":
-        assert cfg.hydra.launcher.n_jobs == 2 and cfg.hydra.launcher.backend == "loky"
+        assert cfg.hydra.launcher.n_jobs == 2
     if launcher == "submitit_slurm":
         for key in ("partition", "gpus_per_node", "timeout_min", "mem_gb", "cpus_per_task"):
             assert key in cfg.hydra.launcher
@@ -95,7 +92,7 @@ def test_optuna_search_and_sweep_presets_compose():
     quick = _hydra_cfg("experiment=sweep_activation_depth_quick")
     assert "seed" not in quick.hydra.sweeper.params and quick.trainer.epochs == 3
     assert (quick.data.limit, quick.data.eval_limit, quick.model.width) == (5000, 2000, 128)
-    assert quick.hydra.callbacks.report._target_ == "aelab.report.callback.ReportCallback"
+    assert quick.hydra.callbacks.report._target_ == "aelab.reports.sweep.callback.ReportCallback"
 
 
 # --- sweeps -----------------------------------------------------------------------------------
@@ -120,17 +117,23 @@ def test_joblib_grid_sweep_ends_with_the_report(grid_sweep):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 
-def test_a_failed_job_is_reported_with_its_error(tmp_path, mnist_root):
+BLOW_UP = ("optimizer=sgd", "optimizer.beta=1.0", "logging.every_n_steps=1")  # with lr=1e30: NaN at step 1
+
+
+def test_failed_and_refused_jobs_are_reported_with_their_error(tmp_path, mnist_root):
     sweep_dir = tmp_path / "fail"
-    run_sweep(sweep_dir, mnist_root, "fail_at_epoch=null,1")
-    rows = {r["fail_at_epoch"]: r for r in results(sweep_dir)}  # null: an empty cell
-    assert rows[""]["status"] == "completed" and rows[""]["error"] == ""
-    assert rows["1"]["status"] == "failed"
-    assert "forced failure at epoch 1" in rows["1"]["error"]
+    run_sweep(sweep_dir, mnist_root, *BLOW_UP, "optimizer.lr=0.01,1e30", "depth=0,2")
+    rows = {(r["optimizer.lr"], r["depth"]): r for r in results(sweep_dir)}
+    assert rows[("0.01", "2")]["status"] == "completed" and rows[("0.01", "2")]["error"] == ""
+    assert rows[("1e+30", "2")]["status"] == "failed"
+    assert "non-finite loss (NaN/Inf) at step 1" in rows[("1e+30", "2")]["error"]
+    for lr in ("0.01", "1e+30"):  # refused before training: one line, in the job's own dir
+        assert rows[(lr, "0")]["status"] == "failed"
+        assert rows[(lr, "0")]["error"] == "refused: depth=0 is out of range: depth must be an integer >= 1"
     md = (sweep_dir / "report.md").read_text()
     failed = md.split("## Failed and missing jobs", 1)[1].split("## Reproduce", 1)[0]
-    assert "| failed |" in failed and "forced failure at epoch 1" in failed
-    assert "forced failure at epoch 1" in (sweep_dir / "report.html").read_text()
+    assert "| failed |" in failed and "non-finite loss (NaN/Inf) at step 1" in failed
+    assert "non-finite loss" in (sweep_dir / "report.html").read_text()
     assert (sweep_dir / "report_files" / "heatmap.png").exists()
 
 
@@ -164,12 +167,15 @@ def test_skip_done_reruns_only_unfinished_jobs(grid_sweep, tmp_path, mnist_root)
     shutil.rmtree(sweep_dir / "3")
     before = {n: (sweep_dir / n / "metrics.json").stat().st_mtime_ns for n in ("0", "1", "2")}
     kept = {n: (sweep_dir / n / "metrics.json").read_text() for n in before}
-    run_sweep(sweep_dir, mnist_root, "activation=relu,sigmoid", "depth=1,2", "skip_done=true")
+    logs = {n: (sweep_dir / n / "train.log").read_text() for n in before}
+    result = run_sweep(sweep_dir, mnist_root, "hydra/launcher=joblib", "activation=relu,sigmoid", "depth=1,2",
+                       "skip_done=true")
     for n in before:
         assert (sweep_dir / n / "metrics.json").stat().st_mtime_ns == before[n]
         assert (sweep_dir / n / "metrics.json").read_text() == kept[n]
-        assert "already completed" in (sweep_dir / n / "train.log").read_text()
-    assert "already completed" not in (sweep_dir / "3" / "train.log").read_text()
+        assert (sweep_dir / n / "train.log").read_text() == logs[n]  # a skipped run is not touched
+        assert f"{sweep_dir / n} already completed" in result.stdout
+    assert "test sq_err_per_image=" in (sweep_dir / "3" / "train.log").read_text()
     assert [r["status"] for r in results(sweep_dir)] == ["completed"] * 4
     assert [r["test_sq_err_per_image"] for r in results(sweep_dir)][:3] == \
         [r["test_sq_err_per_image"] for r in results(grid_sweep)][:3]
@@ -178,11 +184,11 @@ def test_skip_done_reruns_only_unfinished_jobs(grid_sweep, tmp_path, mnist_root)
 def test_optuna_search_records_failed_trials(tmp_path, mnist_root):
     sweep_dir = tmp_path / "optuna"
     run_sweep(sweep_dir, mnist_root, "hparams_search=optuna", "hydra.sweeper.n_trials=2",
-              "model.width=choice(8,16)", "depth=choice(1,2)", "fail_at_epoch=1")
+              "model.width=choice(8,16)", "depth=choice(1,2)", *BLOW_UP, "optimizer.lr=1e30")
     assert (sweep_dir / "optimization_results.yaml").exists()
     rows = results(sweep_dir)
     assert [r["status"] for r in rows] == ["failed", "failed"]
-    assert all("forced failure" in r["error"] for r in rows)
+    assert all("non-finite loss" in r["error"] for r in rows)
     assert "Sweeper: optuna" in (sweep_dir / "report.md").read_text()
 
 
@@ -195,7 +201,7 @@ def test_submitit_local_sweep(tmp_path, mnist_root):
 
 
 def test_callback_never_raises(tmp_path, caplog):
-    from aelab.report.callback import ReportCallback
+    from aelab.reports.sweep.callback import ReportCallback
 
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "not_there")}}})
     with caplog.at_level(logging.ERROR, logger="aelab.report"):

@@ -11,13 +11,17 @@ import sys
 import pytest
 import torch
 
-from aelab.config import ConfigError
-from aelab.dashboard import NullLogger
-from aelab.evaluate import evaluate
-from aelab.optim import build_optimizer
-from aelab.runs import model_from_config
-from aelab.train import train
+from aelab.errors import ConfigError
+from aelab.loggers import NullLogger
+from aelab.metrics import evaluate
+from aelab.models import build_model
+from aelab.training import train
+from aelab.training.optim import build_optimizer
 from conftest import REPO, compose
+
+
+def model_from_config(config):
+    return build_model(config["model"])
 
 METRIC_KEYS = {"status", "epochs_completed", "best_epoch", "val", "test", "hparams", "wall_time_s",
                "samples_per_s", "error"}
@@ -34,14 +38,14 @@ def test_one_epoch_trains_and_writes_a_complete_run(tiny_cfg, tmp_path, family, 
     assert on_disk["epochs_completed"] == 1 and on_disk["best_epoch"] == 1
     assert set(on_disk["test"]) == {"sq_err_per_image", "mse", "bce"}
     assert on_disk["hparams"]["model"]["impl"] == impl and on_disk["samples_per_s"] > 0
-    # the checkpoint reloads (weights_only) into the architecture the config describes
+    # the checkpoint reloads (weights_only, plain torch.load) into the architecture the config describes
     ckpt = torch.load(tmp_path / "checkpoints" / "best.pt", weights_only=True)
     model = model_from_config(ckpt["config"])
     model.load_state_dict(ckpt["model"])
     # ... and it reconstructs better than the same net untrained (same seed = same init)
-    from aelab.data import load_mnist
+    from aelab.data import load_dataset
 
-    val = load_mnist(cfg.data.root, limit=1, eval_limit=256).val_x
+    val = load_dataset("mnist", cfg.data.root, limit=1, eval_limit=256).val_x
     torch.manual_seed(cfg.seed)
     untrained = evaluate(model_from_config(ckpt["config"]), val)["sq_err_per_image"]
     trained = evaluate(model, val)["sq_err_per_image"]
@@ -69,13 +73,13 @@ def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monk
     reference = train(tiny_cfg(*extra), run_dir=tmp_path / "ref")
     assert reference["status"] == "completed"
 
-    monkeypatch.setattr("aelab.train.make_logger", lambda cfg, run_dir: _SigintAt(step=13))
+    monkeypatch.setattr("aelab.training.loop.make_logger", lambda *args: _SigintAt(step=13))
     stopped = train(tiny_cfg(*extra), run_dir=tmp_path / "run")
     assert stopped["status"] == "interrupted" and "SIGINT at epoch 2, step 13" in stopped["error"]
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "interrupted"
     assert torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)["global_step"] == 13
 
-    monkeypatch.setattr("aelab.train.make_logger", lambda cfg, run_dir: NullLogger())
+    monkeypatch.setattr("aelab.training.loop.make_logger", lambda *args: NullLogger())
     resumed = train(tiny_cfg(*extra, f"resume={tmp_path / 'run'}"))
     assert resumed["status"] == "completed"
     assert resumed["test"] == reference["test"]  # bit-identical on CPU
@@ -84,8 +88,9 @@ def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monk
         assert torch.equal(tensor, _params(tmp_path / "run")[name]), name
 
 
-def test_resume_refuses_a_different_architecture(tiny_cfg, tmp_path):
-    assert train(tiny_cfg(), run_dir=tmp_path)["status"] == "completed"
+def test_resume_refuses_a_different_architecture(tiny_cfg, tmp_path, monkeypatch):
+    monkeypatch.setattr("aelab.training.loop.make_logger", lambda *args: _SigintAt(step=3))
+    assert train(tiny_cfg(), run_dir=tmp_path)["status"] == "interrupted"
     before = (tmp_path / "metrics.json").read_text()
     with pytest.raises(ConfigError, match="different architecture or settings: model.width: checkpoint 32 vs now 64"):
         train(tiny_cfg("model.width=64", f"resume={tmp_path}"))
@@ -101,19 +106,25 @@ def test_nan_loss_fails_the_run_at_its_step(tiny_cfg, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "failed"
 
 
-def test_missing_data_offline_gives_one_clear_message(tiny_cfg, tmp_path):
-    metrics = train(tiny_cfg(f"data.root={tmp_path / 'nowhere'}"), run_dir=tmp_path / "run")
-    assert metrics["status"] == "failed"
-    assert f"MNIST not found in {tmp_path / 'nowhere' / 'MNIST' / 'raw'}" in metrics["error"]
-    assert "train-images-idx3-ubyte" in metrics["error"] and "AELAB_DATA_DIR" in metrics["error"]
-    assert "AELAB_OFFLINE=1" in metrics["error"]
+def test_missing_data_offline_is_refused_in_one_line_before_anything_is_written(tiny_cfg, tmp_path):
+    from aelab.errors import DataError
+
+    with pytest.raises(DataError) as err:
+        train(tiny_cfg(f"data.root={tmp_path / 'nowhere'}"), run_dir=tmp_path / "run")
+    message = str(err.value)
+    assert message.startswith(f"MNIST handwritten digits is not in {tmp_path / 'nowhere' / 'MNIST' / 'raw'}")
+    assert "train-images-idx3-ubyte" in message and "AELAB_DATA_DIR" in message
+    assert "AELAB_OFFLINE=1 forbids downloading it" in message and "\n" not in message
+    assert not (tmp_path / "run").exists()
 
 
 def test_lecture_sgd_update_with_inertia_matches_the_formula():
     """ΔW(t+1) = β(−α(∇E + λW)) + (1 − β)ΔW(t), three steps by hand."""
     alpha, beta, lam = 0.1, 0.3, 0.01
-    cfg = compose(["optimizer=sgd", f"optimizer.lr={alpha}", f"optimizer.beta={beta}",
-                   f"optimizer.weight_decay={lam}"]).optimizer
+    from aelab.config import to_config
+
+    cfg = to_config(compose(["optimizer=sgd", f"optimizer.lr={alpha}", f"optimizer.beta={beta}",
+                             f"optimizer.weight_decay={lam}"])).optimizer
     w = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, requires_grad=True)
     opt = build_optimizer(cfg, [w])
     grads = [torch.tensor(g, dtype=torch.float64) for g in ([0.3, 0.1, -0.2], [1.0, 0.0, 0.5], [-0.4, 0.2, 0.1])]
@@ -130,10 +141,11 @@ def test_lecture_sgd_update_with_inertia_matches_the_formula():
 @pytest.mark.parametrize("rule, batch, factor", [("none", 1024, 1.0), ("linear", 1024, 8.0),
                                                   ("sqrt", 512, 2.0), ("sqrt", 32, 0.5)])
 def test_lr_scaling_sets_the_optimizer_lr_and_the_schedule_peak(rule, batch, factor, capturable):
-    from aelab.optim import build_scheduler, scaled_lr
+    from aelab.config import to_config
+    from aelab.training.optim import build_scheduler, scaled_lr
 
-    cfg = compose(["optimizer.lr=1e-3", "optimizer.schedule=onecycle", f"optimizer.lr_scaling={rule}",
-                   "optimizer.base_batch_size=128"]).optimizer
+    cfg = to_config(compose(["optimizer.lr=1e-3", "optimizer.schedule=onecycle", f"optimizer.lr_scaling={rule}",
+                             "optimizer.base_batch_size=128"])).optimizer
     assert scaled_lr(cfg, batch) == pytest.approx(1e-3 * factor)
     w = torch.zeros(3, requires_grad=True)
     opt = build_optimizer(cfg, [w], capturable=capturable, batch_size=batch)
@@ -164,7 +176,7 @@ def test_weight_decay_is_the_gradient_of_the_l2_penalty():
 def test_cli_trains_prints_summary_and_final_line(mnist_root, tmp_path):
     result = subprocess.run(
         [sys.executable, "scripts/train.py", "data.limit=256", "data.eval_limit=128", "trainer.epochs=1",
-         "model.width=16", "device=cpu", f"data.root={mnist_root}", "logging.tensorboard=false",
+         "model.width=16", "device=cpu", f"data.root={mnist_root}", "logging=off",
          f"hydra.run.dir={tmp_path}"],
         cwd=REPO, capture_output=True, text=True, timeout=180,
     )
@@ -176,21 +188,25 @@ def test_cli_trains_prints_summary_and_final_line(mnist_root, tmp_path):
     assert (tmp_path / "train.log").exists() and (tmp_path / ".hydra" / "config.yaml").exists()
 
 
-def test_cli_resume_alone_continues_the_run_with_its_own_config(mnist_root, tmp_path):
-    first = ["data.limit=256", "data.eval_limit=128", "trainer.epochs=2", "model.width=16", "loss=bce",
-             "device=cpu", f"data.root={mnist_root}", "logging.tensorboard=false"]
+def test_cli_resume_alone_continues_the_run_with_its_own_config(tiny_cfg, tmp_path, monkeypatch):
+    run = tmp_path / "a"
+    monkeypatch.setattr("aelab.training.loop.make_logger", lambda *args: _SigintAt(step=5))
+    stopped = train(tiny_cfg("data.limit=256", "trainer.epochs=2", "model.width=16", "loss=bce"), run_dir=run)
+    assert stopped["status"] == "interrupted"
     cmd = [sys.executable, "scripts/train.py"]
-    run = subprocess.run([*cmd, *first, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'a'}"],
-                         cwd=REPO, capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr
-    # resume=<dir> alone: width 16, bce and the data settings come from the run, not the defaults
-    again = subprocess.run([*cmd, f"resume={tmp_path / 'a'}", f"hydra.run.dir={tmp_path / 'b'}"],
-                           cwd=REPO, capture_output=True, text=True, timeout=180)
-    assert again.returncode == 0, again.stderr
-    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
-    assert metrics["status"] == "completed" and metrics["hparams"]["model"]["width"] == 16
-    assert metrics["hparams"]["loss"]["name"] == "bce" and metrics["epochs_completed"] == 1
-    refused = subprocess.run([*cmd, f"resume={tmp_path / 'a'}", "model.width=64", f"hydra.run.dir={tmp_path / 'c'}"],
-                             cwd=REPO, capture_output=True, text=True, timeout=180)
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    refused = subprocess.run([*cmd, f"resume={run}", "model.width=64"], cwd=REPO, capture_output=True, text=True,
+                             timeout=180)
     assert refused.returncode == 2
     assert "model.width: checkpoint 16 vs now 64" in refused.stderr
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before  # nothing touched
+    # resume=<dir> alone: width 16, bce and the data settings come from the run, not the defaults
+    again = subprocess.run([*cmd, f"resume={run}"], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr
+    assert set(tmp_path.rglob("*")) >= set(before) and [p for p in tmp_path.iterdir()] == [run]  # no extra dir
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["hparams"]["model"]["width"] == 16
+    assert metrics["hparams"]["loss"]["name"] == "bce" and metrics["epochs_completed"] == 2
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert f"test sq_err_per_image={metrics['test']['sq_err_per_image']:.3f} | outputs in {run}" in \
+        (run / "train.log").read_text()

@@ -38,12 +38,10 @@ import torch
 from torch import Tensor, nn
 
 from aelab.analysis import PCA, PCAEncoder, fit_pca, linear_probe_accuracy, precision_at_k, transfer_accuracy
-from aelab.models.output import AEOutput
+from aelab.models import AEOutput
 
 log = logging.getLogger("aelab.results")
 
-REPO = Path(__file__).resolve().parents[2]
-CONF_DIR = REPO / "conf"
 CODE_DIM = 30
 
 # Hinton & Salakhutdinov (2006), MNIST test set, 30-d codes: mean squared error per image.
@@ -66,9 +64,9 @@ class Method:
     quick_overrides: tuple[str, ...] = ()  # on top of QUICK_TRAIN in quick mode
 
 
-# The linear AE: one identity layer each side, x̂ = W₂(W₁x + b₁) + b₂ (but see output_override).
+# The linear AE: one identity layer each side and a linear output, x̂ = W₂(W₁x + b₁) + b₂.
 LINEAR_OVERRIDES = (
-    "activation=identity", "depth=1", f"model.code_dim={CODE_DIM}", "loss=mse",
+    "activation=identity", "depth=1", f"model.code_dim={CODE_DIM}", "model.output_activation=identity", "loss=mse",
     "optimizer.lr=2e-3", "optimizer.schedule=cosine", "trainer.epochs=15",
 )
 AE_METHODS: dict[str, Method] = {
@@ -79,7 +77,7 @@ AE_METHODS: dict[str, Method] = {
                    ("model.channels=8",)),
 }
 METHODS = ("pca", *AE_METHODS, "pixels")  # table order; "pixels" is the P@10 reference
-ALWAYS = ("logging.tensorboard=false",)  # overrides for every AE trained here
+ALWAYS = ("logging=off",)  # overrides for every AE trained here
 QUICK_TRAIN = ("data.limit=5000", "data.eval_limit=500", "trainer.epochs=2")
 
 
@@ -170,9 +168,9 @@ class EvalData:
 
     @classmethod
     def load(cls, root: str | Path, device: torch.device | str = "cpu", split_seed: int = 0) -> "EvalData":
-        from aelab.data import load_mnist
+        from aelab.data import load_dataset
 
-        d = load_mnist(root, download=False, split_seed=split_seed, device=device)
+        d = load_dataset("mnist", root, download=False, split_seed=split_seed, device=device)
         return cls(d.train_x, d.train_y, torch.cat([d.train_x, d.val_x]), torch.cat([d.train_y, d.val_y]),
                    d.test_x, d.test_y)
 
@@ -268,7 +266,7 @@ def transfer_metrics(encoder: nn.Module, code_dim: int, data: EvalData, settings
 
 def _reconstruction(model: nn.Module, data: EvalData, settings: Settings, img_dir: Path, method: str,
                     label: str) -> tuple[dict[str, float], str]:
-    from aelab.evaluate import evaluate
+    from aelab.metrics import evaluate
     from aelab.images import save_reconstruction_grid
 
     n_test = _n(settings.test_images, len(data.test_x))
@@ -321,17 +319,18 @@ def _row(method: str, label: str, source: str, code_dim: int, **fields: Any) -> 
 def autoencoder_row(method: str, run_dir: str | Path, data: EvalData, settings: Settings, img_dir: Path,
                     device: torch.device, source: str = "collected", hardware: str | None = None) -> dict[str, Any]:
     """Measure a trained run (its best.pt): reconstruction, grid, probe, P@k, transfer."""
-    from aelab.runs import load_run_model, read_metrics
+    from aelab.config import to_dict
+    from aelab.runs import load_run
 
     run_dir = Path(run_dir)
-    model, config = load_run_model(run_dir, device=device)
-    metrics = read_metrics(run_dir) or {}
+    run = load_run(run_dir, device=device)
+    model, config, metrics = run.model, to_dict(run.config), run.metrics
     recorded = True
     if hardware is None:
         hardware, recorded = run_hardware(run_dir, metrics)
     label = AE_METHODS[method].label if method in AE_METHODS else method
     if method == "linear":
-        out_act = (config.get("model") or {}).get("output_activation", "sigmoid")
+        out_act = config["model"]["output_activation"]
         label += " (linear output)" if out_act == "identity" else " (σ output)"
     status = metrics.get("status", "unknown")
     log.info("[%s] %s run %s: %s, %s epochs", method, source, run_dir, status, metrics.get("epochs_completed"))
@@ -365,59 +364,36 @@ def merge_overrides(*groups: Iterable[str]) -> list[str]:
     return list(merged.values())
 
 
-def output_override() -> tuple[str, ...]:
-    """``model.output_activation=identity`` when the model schema has that option (a linear
-    output layer; without it every model ends in σ and the "linear" AE is logistic-PCA-like)."""
-    from aelab.config import ModelConfig
-
-    return ("model.output_activation=identity",) if "output_activation" in ModelConfig.__dataclass_fields__ else ()
-
-
 def method_overrides(method: str, quick: bool, device: str = "auto", extra: Sequence[str] = ()) -> list[str]:
     m = AE_METHODS[method]
-    return merge_overrides(m.overrides, output_override() if method == "linear" else (),
-                           ALWAYS, QUICK_TRAIN if quick else (), m.quick_overrides if quick else (),
+    return merge_overrides(m.overrides, ALWAYS, QUICK_TRAIN if quick else (), m.quick_overrides if quick else (),
                            [f"device={device}"], extra)
 
 
-def compose_config(overrides: Sequence[str], conf_dir: str | Path = CONF_DIR):
-    """The config exactly as ``python scripts/train.py <overrides>`` builds it."""
-    from hydra import compose, initialize_config_dir
+def compose_config(overrides: Sequence[str]):
+    """The config exactly as ``aelab-train <overrides>`` builds it."""
+    from aelab.config import compose
 
-    from aelab.config import register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(Path(conf_dir).resolve()), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+    return compose(list(overrides))
 
 
 def train_method(method: str, run_dir: str | Path, overrides: Sequence[str], retrain: bool = False
-                 ) -> dict[str, Any]:
-    """Train ``method`` into ``run_dir`` with :func:`aelab.train.train`; a completed run there with
-    the same config is reused unless ``retrain``. Returns its metrics; raises if it did not complete."""
-    from aelab.config import plain
-    from aelab.train import read_metrics, train
+                 ) -> tuple[dict[str, Any], Path]:
+    """Train ``method`` into ``run_dir`` with :func:`aelab.train` (``skip_done``: a completed run of the
+    same config there is reused); ``retrain`` trains into a new ``<run_dir>-<time>`` instead, never
+    over a run. Returns (its metrics, its directory); raises if it did not complete."""
+    from aelab.training import train
 
     run_dir = Path(run_dir)
-    cfg = compose_config(overrides)
-    previous = read_metrics(run_dir)
-    if (not retrain and previous and previous.get("status") == "completed"
-            and previous.get("hparams") == plain(cfg) and (run_dir / "checkpoints" / "best.pt").exists()):
-        log.info("[%s] reusing the completed run in %s (same config; --retrain to train again)", method, run_dir)
-        return previous
-    log.info("[%s] training into %s: %s", method, run_dir, " ".join(overrides))
-    train_log = logging.getLogger("aelab.train")
-    handlers = list(train_log.handlers)
-    try:
-        metrics = train(cfg, run_dir)
-    finally:  # train() adds a FileHandler for <run dir>/train.log; don't let the next run write to it
-        for h in train_log.handlers[:]:
-            if h not in handlers:
-                train_log.removeHandler(h)
-                h.close()
+    if retrain and run_dir.exists():
+        run_dir = run_dir.with_name(f"{run_dir.name}-{_dt.datetime.now():%Y%m%d-%H%M%S}")
+    cfg = compose_config([*overrides, "skip_done=true"])
+    log.info("[%s] training into %s (a completed run of this config there is reused): %s", method, run_dir,
+             " ".join(overrides))
+    metrics = train(cfg, run_dir)
     if metrics["status"] != "completed":
         raise RuntimeError(f"training {method} {metrics['status']}: {metrics.get('error')}")
-    return metrics
+    return metrics, run_dir
 
 
 # --- the whole table ---------------------------------------------------------------------------
@@ -456,7 +432,7 @@ def run_results(
 ) -> dict[str, Any]:
     """Measure ``methods`` (trained here, or collected from ``runs``), write ``out`` (markdown),
     ``results.json`` and ``img/results_<method>.png`` beside it; return the results dict."""
-    from aelab.train import resolve_device
+    from aelab.hardware import resolve_device
 
     started = time.perf_counter()
     out = Path(out)
@@ -487,8 +463,7 @@ def run_results(
                                             (hardware or {}).get(method)))
             else:
                 overrides = method_overrides(method, quick, device, extra_overrides)
-                run_dir = train_root / method
-                train_method(method, run_dir, overrides, retrain=retrain)
+                _, run_dir = train_method(method, train_root / method, overrides, retrain=retrain)
                 row = autoencoder_row(method, run_dir, data, settings, img_dir, dev, "trained",
                                       (hardware or {}).get(method) or describe_device(dev))
                 row["overrides"] = overrides
@@ -664,15 +639,11 @@ def render_markdown(results: dict[str, Any]) -> str:
 
 def write_results(results: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
     """Write ``out`` (markdown) and ``results.json`` beside it, each atomically."""
-    from aelab.checkpoint import atomic_write_bytes
+    from aelab.files import write_json, write_text
 
     out = Path(out)
-    json_path = out.parent / "results.json"
-    atomic_write_bytes(json_path, lambda f: f.write(json.dumps(results, indent=2, default=str).encode()))
-    text = render_markdown(results).encode()
-    atomic_write_bytes(out, lambda f: f.write(text))
-    for path in (out, json_path):  # mkstemp makes them owner-only; these are documents
-        os.chmod(path, 0o644)
+    json_path = write_json(out.parent / "results.json", results)
+    write_text(out, render_markdown(results))
     return out, json_path
 
 

@@ -1,32 +1,94 @@
-"""Read a finished (or interrupted) run back: its metrics, config and best model."""
+"""Read a run back: ``load_run(dir)`` gives its model (best or last weights), config and metrics,
+every file verified against its recorded SHA-256."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from aelab.checkpoint import load_checkpoint
+from aelab.config import Config, fingerprint, to_config
+from aelab.errors import CorruptFileError, RunDirError
+from aelab.files import sha256_file
 from aelab.models import Autoencoder, build_model
-from aelab.train import _model_kwargs, read_metrics  # noqa: F401  (re-exported)
+from aelab.training.checkpoint import load_checkpoint
+from aelab.training.rundir import RunDir
+
+log = logging.getLogger("aelab.runs")
 
 
-def model_from_config(config: dict[str, Any]) -> Autoencoder:
-    """The architecture a run's (plain) config describes, freshly initialised."""
-    from omegaconf import OmegaConf
+@dataclass
+class Run:
+    """A finished or unfinished run: its directory, model (eval mode), config and metrics."""
 
-    cfg = OmegaConf.create(config)
-    return build_model(config["model"]["family"], **_model_kwargs(cfg))
+    dir: Path
+    model: Autoencoder
+    config: Config
+    metrics: dict[str, Any]
+    which: str  # the weights loaded: "best" or "last"
 
 
-def load_run_model(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu"
-                   ) -> tuple[Autoencoder, dict[str, Any]]:
-    """``(model with the run's best.pt or last.pt weights, the run's plain config)``, eval mode."""
-    path = Path(run_dir) / "checkpoints" / f"{which}.pt"
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    ckpt = load_checkpoint(path, map_location=device)
-    model = model_from_config(ckpt["config"]).to(device)
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), ckpt["config"]
+def load_run(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu") -> Run:
+    """The run in ``run_dir`` with its ``best`` (lowest validation error) or ``last`` weights.
+
+    ``last.pt`` is the run's truth: the metrics come from its record, and the best weights from
+    ``best.pt`` only if it is the file last.pt names (else from last.pt itself, e.g. after a kill
+    between the two writes). A missing or damaged file is one RunDirError / CorruptFileError."""
+    if which not in ("best", "last"):
+        raise ValueError(f"which must be 'best' or 'last', got {which!r}")
+    run = RunDir(run_dir)
+    if not run.path.is_dir():
+        raise RunDirError(f"{run.path}: no such run directory")
+    last = load_checkpoint(run.last, map_location=device) if run.last.exists() else None
+    if last is None and not run.best.exists():
+        raise RunDirError(f"{run.path} holds no checkpoints (checkpoints/last.pt, best.pt)")
+    if which == "last":
+        if last is None:
+            raise RunDirError(f"{run.path} has no checkpoints/last.pt")
+        state, saved = last["model"], last
+    elif last is not None and last.get("best_model") is not None:
+        record = last.get("record") or {}
+        if run.best.exists() and record.get("best_sha256") == sha256_file(run.best):
+            saved = load_checkpoint(run.best, map_location=device)
+            state = saved["model"]
+        else:  # best.pt missing, or older than last.pt: the truth is in last.pt
+            log.info("%s: best weights read from last.pt (best.pt is missing or older)", run.path)
+            state, saved = last["best_model"], last
+    elif last is not None:
+        raise RunDirError(f"{run.path}: the run has no best weights yet (no epoch finished)")
+    else:
+        saved = load_checkpoint(run.best, map_location=device)
+        state = saved["model"]
+    if not isinstance(saved.get("config"), dict) or not isinstance(state, dict):
+        raise CorruptFileError(f"{run.path}: the checkpoint holds no config or weights")
+    config = to_config(saved["config"])
+    model = build_model(config.model).to(device)
+    model.load_state_dict(state)
+    values = saved["config"]
+    record = (last or {}).get("record") or {}
+    metrics = {**record, "hparams": values, "config_fingerprint": fingerprint(values)}
+    return Run(run.path, model.eval(), config, metrics, which)
+
+
+def evaluate_run(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu",
+                 n_images: int = 16) -> dict[str, Any]:
+    """Reload a run, measure its test metrics, and write ``eval_test.json`` and a reconstruction grid
+    (``reconstructions.png``: the first ``n_images`` test digits above their reconstructions) into
+    its directory. Returns ``{"checkpoint", "test", "grid"}``."""
+    from aelab.data import load
+    from aelab.files import write_json
+    from aelab.images import save_reconstruction_grid
+    from aelab.metrics import evaluate
+
+    run = load_run(run_dir, which, device)
+    data = load(run.config.data, device, limit=1)
+    test = evaluate(run.model, data.test_x, run.config.trainer.eval_batch_size)
+    grid = save_reconstruction_grid(run.model, data.test_x[:n_images], run.dir / "reconstructions.png")
+    write_json(run.dir / "eval_test.json", {"checkpoint": which, "test": test})
+    return {"checkpoint": which, "test": test, "grid": str(grid)}
+
+
+__all__ = ["Run", "evaluate_run", "load_run"]

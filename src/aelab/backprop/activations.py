@@ -1,4 +1,5 @@
-"""The lecture's activations: each entry gives φ and φ' side by side (micrograd style).
+"""The lecture's activations: one row each, φ and φ' side by side (micrograd style), with what
+the rest of aelab needs to know about it (its init, where it saturates, its native twin).
 
 Every φ' here is computed from the layer's *output* ``a = φ(z)``, never from ``z``:
 
@@ -21,10 +22,22 @@ All φ' functions use differentiable torch ops, so the backward pass can itself 
 The backward needs φ' only inside δ = g ⊙ φ'(z). For ReLU that product is "g where a > 0, else 0",
 which one fused kernel computes (``delta_from_output``) instead of building the 0/1 tensor φ' and
 multiplying: the same numbers, one pass over memory instead of three, no temporary.
+
+Each row also carries
+
+* its **init**: Glorot/Xavier (variance 2/(fan_in + fan_out)) or He/Kaiming (variance 2/fan_in,
+  for units that are off half the time), with the gain torch's ``calculate_gain`` gives it;
+* where it **saturates**: ``dead`` units (ReLU-like: the unit is ≤ 0 for every example, no
+  gradient passes it) or a ``slope`` threshold (the fraction of activations with
+  φ'(z) < 0.1 · max φ', where the gradient through the unit is cut at least tenfold).
+
+Adding an activation is adding a row here: the config, the init, the dashboards and the
+verification all read this table.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,6 +46,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 LEAKY_RELU_SLOPE = 0.01  # torch's default negative slope, so the native twin matches exactly
+
+
+SATURATION_SLOPE = 0.1  # a unit is saturated where φ'(z) < SATURATION_SLOPE · max φ'
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,12 @@ class Activation:
     phi_: Callable[[Tensor], Tensor] | None = None
     # δ = g ⊙ φ'(z) from (g, a) in one fused op, equal to g * dphi_from_output(a); None: that product.
     delta_from_output: Callable[[Tensor, Tensor], Tensor] | None = None
+    # init="auto": "xavier" or "kaiming", scaled by `gain` (torch.nn.init.calculate_gain's value)
+    init: str = "xavier"
+    gain: float = 1.0
+    # "dead" (a unit ≤ 0 for every example), "slope" (φ' < SATURATION_SLOPE · max_slope), None
+    saturation: str | None = None
+    max_slope: float = 1.0
 
     def delta(self, g: Tensor, a: Tensor) -> Tensor:
         """The lecture's δ = g ⊙ φ'(z), with φ' read off the layer's output a = φ(z)."""
@@ -57,6 +79,22 @@ class Activation:
         if self.delta_from_output is not None:
             return self.delta_from_output(g, a)
         return g * self.dphi_from_output(a)
+
+    def saturated_fraction(self, a: Tensor) -> Tensor | None:
+        """The fraction of a layer's units outside their useful range, from its output ``a``
+        (batch first; a 0-d tensor on a's device, no host sync); None where it does not apply.
+
+        * ``dead``: the fraction of units (features, or conv channels) whose output is ≤ 0 for
+          every example (and position) of the batch: no gradient, or only a leak, passes them.
+        * ``slope``: the fraction of (example, unit) activations with φ'(z) < 0.1 · max φ'.
+        """
+        a = a.detach()
+        if self.saturation == "dead":
+            per_unit = a.transpose(0, 1).flatten(1)  # (units, examples · positions)
+            return (per_unit <= 0).all(dim=1).float().mean()
+        if self.saturation == "slope" and self.dphi_from_output is not None:
+            return (self.dphi_from_output(a.float()) < SATURATION_SLOPE * self.max_slope).float().mean()
+        return None
 
 
 def _sigmoid_grad(a: Tensor) -> Tensor:
@@ -88,16 +126,23 @@ def _leaky_relu_grad(a: Tensor) -> Tensor:
 
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: z, None, torch.nn.Identity, lambda z: z),
-    "sigmoid": Activation("sigmoid", torch.sigmoid, _sigmoid_grad, torch.nn.Sigmoid, torch.sigmoid_),
-    "relu": Activation("relu", torch.relu, _relu_grad, torch.nn.ReLU, torch.relu_, _relu_delta),
-    "softplus": Activation("softplus", F.softplus, _softplus_grad, torch.nn.Softplus),
-    "tanh": Activation("tanh", torch.tanh, _tanh_grad, torch.nn.Tanh, torch.tanh_),
+    # sigmoid saturates where a < 0.026 or a > 0.974 (φ' < 0.025)
+    "sigmoid": Activation("sigmoid", torch.sigmoid, _sigmoid_grad, torch.nn.Sigmoid, torch.sigmoid_,
+                          saturation="slope", max_slope=0.25),
+    "relu": Activation("relu", torch.relu, _relu_grad, torch.nn.ReLU, torch.relu_, _relu_delta,
+                       init="kaiming", gain=math.sqrt(2.0), saturation="dead"),
+    # softplus saturates where a < 0.105 (z < −2.2)
+    "softplus": Activation("softplus", F.softplus, _softplus_grad, torch.nn.Softplus, saturation="slope"),
+    # tanh saturates where |a| > 0.949
+    "tanh": Activation("tanh", torch.tanh, _tanh_grad, torch.nn.Tanh, torch.tanh_,
+                       gain=5.0 / 3, saturation="slope"),
     "leaky_relu": Activation(
         "leaky_relu",
         lambda z: F.leaky_relu(z, LEAKY_RELU_SLOPE),
         _leaky_relu_grad,
         lambda: torch.nn.LeakyReLU(LEAKY_RELU_SLOPE),
         lambda z: F.leaky_relu_(z, LEAKY_RELU_SLOPE),
+        init="kaiming", gain=math.sqrt(2.0 / (1 + LEAKY_RELU_SLOPE**2)), saturation="dead",
     ),
 }
 

@@ -1,37 +1,77 @@
-"""Autoencoders built from the lecture's layer, each with a native-autograd twin (``impl``)."""
+"""Autoencoder families by name, each built from the lecture's layer with a native-autograd twin.
+
+A family is a folder here holding ``model.py`` (the model, registered with :func:`register`) and
+``config.py`` (its config dataclass, a :class:`ModelConfig`), plus ``conf/model/<name>.yaml``. The
+folders are found at import; ``build_model(config)`` builds whichever family the config names.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
 
-from aelab.models.base import Autoencoder
-from aelab.models.conv import ConvAutoencoder
+from aelab.models.base import AEOutput, Autoencoder, ModelConfig, Size
 from aelab.models.init import INITS
-from aelab.models.layers import IMPLS, LectureConv2d, TorchConv2d, TorchLinear, unfolded_conv2d
-from aelab.models.mlp import MLPAutoencoder
-from aelab.models.output import AEOutput
-
-FAMILIES = {"mlp": MLPAutoencoder, "conv": ConvAutoencoder}
+from aelab.models.layers import IMPLS, TorchConv2d, TorchLinear
 
 
-def build_model(family: str, **kwargs: Any) -> Autoencoder:
-    """``build_model("mlp", depth=8, activation="relu", impl="lecture", ...)``."""
-    if family not in FAMILIES:
-        raise ValueError(f"unknown model family {family!r}; model must be one of: {', '.join(FAMILIES)}")
-    return FAMILIES[family](**kwargs)
+@dataclass(frozen=True)
+class Family:
+    name: str
+    config: type[ModelConfig]
+    model: type[Autoencoder]
 
 
-__all__ = [
-    "AEOutput",
-    "Autoencoder",
-    "ConvAutoencoder",
-    "FAMILIES",
-    "IMPLS",
-    "INITS",
-    "LectureConv2d",
-    "MLPAutoencoder",
-    "TorchConv2d",
-    "TorchLinear",
-    "build_model",
-    "unfolded_conv2d",
-]
+FAMILIES: dict[str, Family] = {}
+M = TypeVar("M", bound=type[Autoencoder])
+
+
+def register(name: str, config: type[ModelConfig]) -> Callable[[M], M]:
+    """Class decorator: ``@register("mlp", MLPConfig)`` makes ``model=mlp`` build this class."""
+
+    def add(model: M) -> M:
+        FAMILIES[name] = Family(name, config, model)
+        return model
+
+    return add
+
+
+def _discover() -> None:
+    for folder in sorted(Path(__file__).parent.iterdir()):
+        if (folder / "model.py").is_file():
+            importlib.import_module(f"{__name__}.{folder.name}.model")
+
+
+_discover()
+
+from aelab.models.conv.model import ConvAutoencoder  # noqa: E402  (registered above)
+from aelab.models.mlp.model import MLPAutoencoder  # noqa: E402
+
+
+def family(name: str) -> Family:
+    if name not in FAMILIES:
+        from aelab.errors import ConfigError
+
+        raise ConfigError(f"model={name} is not valid; choose one of: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def build_model(config: ModelConfig | dict[str, Any] | str, **kwargs: Any) -> Autoencoder:
+    """A freshly initialised model: from a ``model`` config (dataclass or plain dict), or from a
+    family name and the model's arguments, ``build_model("mlp", depth=8, activation="sigmoid")``."""
+    if isinstance(config, str):
+        return family(config).model(**kwargs)
+    if isinstance(config, dict):
+        config = family(config["family"]).config(**config)
+    return family(config.family).model.from_config(config)
+
+
+def model_size(config: ModelConfig) -> Size:
+    """Parameters and per-example activation floats of the model, computed without building it."""
+    return family(config.family).model.size(config)
+
+
+__all__ = ["AEOutput", "Autoencoder", "ConvAutoencoder", "FAMILIES", "MLPAutoencoder", "Family", "IMPLS", "INITS", "ModelConfig", "Size", "TorchConv2d",
+           "TorchLinear", "build_model", "family", "model_size", "register"]

@@ -1,54 +1,120 @@
-"""What every autoencoder shares: encode/decode, one typed output, named layers, a summary."""
+"""What every autoencoder shares: its config fields, one typed output, encode/decode, named layers,
+a summary, and a size estimate that allocates nothing."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from aelab.backprop import ACTIVATIONS
-from aelab.models.init import init_layer
-from aelab.models.output import AEOutput
+from aelab.errors import ConfigError
+from aelab.models.init import INITS, init_layer
+from aelab.models.layers import IMPLS
 
 IMAGE_SHAPE = (1, 28, 28)
-OUTPUT_ACTIVATIONS = ("sigmoid", "identity")
 INPUT_DIM = 28 * 28
+OUTPUT_ACTIVATIONS = ("sigmoid", "identity")
+MAX_DEPTH = 1000  # layers per side; far beyond what trains, and each layer costs Python time per step
 
 
-def check_choice(arg: str, value: object, allowed: tuple[str, ...] | list[str]) -> None:
+def check_choice(key: str, value: object, allowed: Any) -> None:
     if value not in allowed:
-        raise ValueError(f"{arg}={value!r} is not valid; {arg} must be one of: {', '.join(allowed)}")
+        raise ConfigError(f"{key}={value} is not valid; choose one of: {', '.join(map(str, allowed))}")
 
 
-def check_positive(arg: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{arg} must be an integer >= 1, got {value!r}")
+def check_at_least(key: str, value: object, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{key}={value} is out of range: {key} must be an integer >= {low}")
 
 
-def check_code_dim(code_dim: object) -> None:
-    check_positive("code_dim", code_dim)
-    if code_dim > INPUT_DIM:  # type: ignore[operator]
-        raise ValueError(f"code_dim must be between 1 and the input size {INPUT_DIM}, got {code_dim}")
+@dataclass
+class ModelConfig:
+    """The fields every family shares (``model.*``); each family's config adds its own.
+
+    ``activation`` and ``depth`` follow the top-level keys of the same name by default."""
+
+    family: str = "?"
+    impl: str = "lecture"  # lecture (hand-written backprop) | torch (native autograd twin)
+    activation: str = "${activation}"
+    depth: int = "${depth}"  # type: ignore[assignment]
+    code_dim: int = 30
+    code_activation: str = "identity"
+    init: str = "auto"
+    # σ (images in [0, 1], BCE on logits) or identity (x̂ = logits: with activation=identity the
+    # linear autoencoder that PCA is the optimum of)
+    output_activation: str = "sigmoid"
+
+    def check(self) -> None:
+        """Choices and ranges; each failure is a ConfigError naming ``model.<key>``."""
+        check_choice("model.impl", self.impl, IMPLS)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("model.code_activation", self.code_activation, ACTIVATIONS)
+        check_choice("model.init", self.init, INITS)
+        check_choice("model.output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
+        check_at_least("depth", self.depth, 1)
+        if self.depth > MAX_DEPTH:
+            raise ConfigError(f"depth={self.depth} is out of range: depth must be <= {MAX_DEPTH} (layers per side)")
+        check_at_least("model.code_dim", self.code_dim, 1)
+        if self.code_dim > INPUT_DIM:
+            raise ConfigError(f"model.code_dim={self.code_dim} is out of range: model.code_dim must be <= {INPUT_DIM}")
+
+
+@dataclass
+class Size:
+    """What a model costs before it is built: parameters, and floats per example that the forward
+    pass keeps for backward (layer outputs) — the basis of the pre-flight memory check."""
+
+    params: int
+    floats_per_example: int
+    # the config keys that set the size, for naming the culprit: key -> value
+    keys: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AEOutput:
+    """logits: pre-sigmoid reconstruction (for a stable BCE); recon = σ(logits), images in [0, 1],
+    shaped like the input; code: the bottleneck, (batch, code_dim); loss_terms: terms the model
+    adds to the reconstruction loss (e.g. a penalty on the code), each logged under its name."""
+
+    logits: Tensor
+    recon: Tensor
+    code: Tensor
+    loss_terms: dict[str, Tensor] = field(default_factory=dict)
 
 
 class Autoencoder(nn.Module):
     """``encoder`` maps images to codes, ``decoder`` codes to logits; ``forward`` returns AEOutput.
 
     Subclasses fill ``self.encoder`` and ``self.decoder`` (``nn.Sequential``) with weight layers
-    that each carry their activation as ``.act``.
+    that each carry their activation as ``.act``, and implement ``from_config`` and ``size``.
     """
 
-    family = "autoencoder"
+    family: ClassVar[str] = "autoencoder"
     encoder: nn.Sequential
     decoder: nn.Sequential
 
     def __init__(self, activation: str, code_activation: str, impl: str, init: str,
                  output_activation: str = "sigmoid") -> None:
         super().__init__()
-        check_choice("activation", activation, list(ACTIVATIONS))
-        check_choice("code_activation", code_activation, list(ACTIVATIONS))
-        check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+        for key, value, allowed in (("activation", activation, ACTIVATIONS),
+                                    ("code_activation", code_activation, ACTIVATIONS),
+                                    ("output_activation", output_activation, OUTPUT_ACTIVATIONS),
+                                    ("impl", impl, IMPLS), ("init", init, INITS)):
+            if value not in allowed:
+                raise ValueError(f"{key}={value!r} is not valid; {key} must be one of: {', '.join(allowed)}")
         self.activation, self.code_activation, self.impl, self.init_scheme = activation, code_activation, impl, init
         self.output_activation = output_activation
+
+    @classmethod
+    def from_config(cls, config: Any) -> "Autoencoder":
+        raise NotImplementedError
+
+    @staticmethod
+    def size(config: Any) -> Size:
+        raise NotImplementedError
 
     def output(self, logits: Tensor) -> Tensor:
         """The reconstruction from the last layer's output: σ(logits), or the logits themselves."""
@@ -96,3 +162,7 @@ class Autoencoder(nn.Module):
             f"{self.family} impl={self.impl} activation={self.activation} "
             f"layers={'-'.join(self.layer_sizes())} params={n_params:,}"
         )
+
+
+__all__ = ["AEOutput", "Autoencoder", "IMAGE_SHAPE", "INPUT_DIM", "ModelConfig", "OUTPUT_ACTIVATIONS", "Size",
+           "check_at_least", "check_choice"]

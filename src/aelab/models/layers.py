@@ -1,7 +1,8 @@
-"""The building blocks of both autoencoder families, in two implementations with one state_dict.
+"""The building blocks of every autoencoder, in two implementations with one state_dict.
 
-* ``impl="lecture"``: :class:`LectureLinear` and :class:`LectureConv2d`, whose backward is the
-  hand-written Function (a convolution is that same layer applied to unfolded patches).
+* ``impl="lecture"``: :class:`~aelab.backprop.LectureLinear` and :class:`~aelab.backprop.LectureConv2d`,
+  whose backward is the hand-written Function (a convolution is that same layer applied to
+  unfolded patches).
 * ``impl="torch"``: :class:`TorchLinear` and :class:`TorchConv2d`, native ``nn.Linear`` /
   ``nn.Conv2d`` followed by the torch activation (the autograd reference).
 
@@ -11,11 +12,9 @@ identical and one ``state_dict`` loads into either implementation.
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aelab.backprop import Activation, LectureLinear, get_activation, linear_act
+from aelab.backprop import LectureConv2d, LectureLinear, get_activation
 
 IMPLS = ("lecture", "torch")
 
@@ -46,131 +45,6 @@ class TorchConv2d(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.phi(super().forward(x))
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, activation={self.act.name}"
-
-
-# unfolded_conv2d unfolds a chunk of images at a time; its patch matrix (k² times the size of the
-# chunk for a k×k stride-1 convolution) takes at most about this many bytes (always >= one image).
-# CPU: chunks that stay in cache and that malloc recycles without fresh pages from the OS (on a
-# 2-core EPYC, 4 MiB was the fastest of 1-64 MiB, about 2x faster than 32-64 MiB; smaller
-# chunks pay more per-op overhead). GPU: the size of the layer's input (at least the minimum), i.e. few large
-# kernels, with memory still on the scale of what native convolution holds.
-PATCH_CHUNK_BYTES_CPU = 4 * 2**20
-PATCH_CHUNK_BYTES_MIN_GPU = 64 * 2**20
-
-
-def _patch_chunk_bytes(x: Tensor) -> int:
-    return PATCH_CHUNK_BYTES_CPU if x.device.type == "cpu" else max(x.nbytes, PATCH_CHUNK_BYTES_MIN_GPU)
-
-
-def unfolded_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int,
-                    activation: str | Activation) -> Tensor:
-    """A convolution as the lecture's fully connected layer on patches:
-
-        patches = unfold(x)                     (N·H'·W', k·k·C), one row per output position
-        a       = φ(patches Wᵀ + b)             the same hand-written Function, W viewed (C_out, k·k·C)
-        out     = a viewed (N, H', W', C_out), returned permuted to (N, C_out, H', W')
-
-    Every multiply-accumulate and φ' goes through :class:`LinearActFunction`; the rest is tensor
-    plumbing with native backward (an ``index_select`` of pixel rows, whose backward scatter-adds
-    each patch gradient back onto its pixels). The layout is channels-last: a patch row lists
-    its k×k pixels' channel vectors one after another, so the gather copies contiguous runs of C
-    values, and the (N·H'·W', C_out) result *is* an NHWC tensor: ``out`` is a view (memory format
-    channels_last, no transposing copy) whose NHWC permutation the next layer gathers from.
-    The batch is unfolded in chunks (:data:`PATCH_CHUNK_BYTES_CPU`), and each chunk's patches are
-    rebuilt in backward rather than kept (:func:`_linear_act_on_patches`), so memory stays on the
-    scale of the input instead of k² times it.
-    """
-    n, c_in, h, w = x.shape
-    c_out, _, k, _ = weight.shape
-    h_out = (h + 2 * padding - k) // stride + 1
-    w_out = (w + 2 * padding - k) // stride + 1
-    w_rows = weight.permute(0, 2, 3, 1).reshape(c_out, k * k * c_in)  # columns ordered (i, j, c)
-    per_image = h_out * w_out * k * k * c_in * x.element_size()
-    chunks = x.split(max(1, _patch_chunk_bytes(x) // per_image))
-    a = [_linear_act_on_patches(xc, w_rows, bias, k, stride, padding, activation) for xc in chunks]
-    a = a[0] if len(a) == 1 else torch.cat(a)  # (N·H'·W', C_out)
-    return a.view(n, h_out, w_out, c_out).permute(0, 3, 1, 2)
-
-
-_PATCH_INDEX: dict[tuple, Tensor] = {}  # a few per layer: (full chunk, last chunk) × device
-
-
-def _patch_index(n: int, h_pad: int, w_pad: int, k: int, stride: int, device: torch.device) -> Tensor:
-    """For n padded h_pad×w_pad images stacked pixel by pixel: the pixel numbers of every patch's
-    k×k pixels, patch by patch: ``b·h_pad·w_pad + (s·y + i)·w_pad + (s·x + j)`` for image b,
-    output position (y, x), offsets (i, j). Cached (a plain dict, which torch.compile traces)."""
-    key = (n, h_pad, w_pad, k, stride, device)
-    index = _PATCH_INDEX.get(key)
-    if index is None:
-        if len(_PATCH_INDEX) >= 64:
-            _PATCH_INDEX.clear()
-        pixels = torch.arange(n * h_pad * w_pad, device=device).view(n, h_pad, w_pad)
-        index = _PATCH_INDEX[key] = pixels.unfold(1, k, stride).unfold(2, k, stride).reshape(-1)
-    return index
-
-
-def _patches(x: Tensor, k: int, stride: int, padding: int) -> Tensor:
-    """unfold(x): rows (N·H'·W', k·k·C), each the k×k channel vectors around one output position."""
-    xh = x.permute(0, 2, 3, 1)  # NHWC: a view, contiguous when x is channels-last
-    if padding:
-        xh = F.pad(xh, (0, 0, padding, padding, padding, padding))
-    n, h_pad, w_pad, c = xh.shape
-    pixels = xh.reshape(n * h_pad * w_pad, c)  # one row per pixel
-    return pixels.index_select(0, _patch_index(n, h_pad, w_pad, k, stride, x.device)).view(-1, k * k * c)
-
-
-_REBUILD = object()  # what autograd keeps instead of the patch matrix
-
-
-def _in_torch_func_transform() -> bool:
-    # torch.func's grad transforms refuse saved-tensor hooks; there the patches are kept instead.
-    peek = getattr(torch._C._functorch, "peek_interpreter_stack", None)
-    return peek is not None and peek() is not None
-
-
-def _linear_act_on_patches(x: Tensor, w_rows: Tensor, bias: Tensor | None, k: int, stride: int,
-                           padding: int, activation: str | Activation) -> Tensor:
-    """``linear_act(unfold(x), W, b)``, with the patches rebuilt from x when backward needs them.
-
-    The Function saves its input for ∂E/∂W = δᵀ·patches; that input is k² times the size of x
-    (9× for 3×3 stride 1), while native conv keeps only x. A saved-tensor hook stores a marker
-    for the patch matrix instead and unfolds x again in backward (recomputation, like
-    torch.utils.checkpoint, but of the unfold alone: no multiply-accumulate is repeated). x
-    itself is kept, as native conv keeps it; rebuilding under create_graph stays differentiable.
-    """
-    patches = _patches(x, k, stride, padding)
-    if not torch.is_grad_enabled() or _in_torch_func_transform():
-        return linear_act(patches, w_rows, bias, activation)
-    version, patches_id = x._version, id(patches)  # (the hooks must not keep the patches alive)
-
-    def pack(t: Tensor) -> object:
-        return _REBUILD if id(t) == patches_id else t
-
-    def unpack(saved: object) -> Tensor:
-        if saved is not _REBUILD:
-            return saved  # type: ignore[return-value]
-        if x._version != version:
-            raise RuntimeError("unfolded_conv2d: its input was modified in place after the forward "
-                               "pass, so the patches needed for backward cannot be rebuilt")
-        return _patches(x, k, stride, padding)
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
-        return linear_act(patches, w_rows, bias, activation)
-
-
-class LectureConv2d(nn.Conv2d):
-    """``φ(conv(x))`` whose backward is the hand-written Function on unfolded patches."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, activation: str = "identity"):
-        self.act = get_activation(activation)
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return unfolded_conv2d(x, self.weight, self.bias, self.stride[0], self.padding[0], self.act)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, activation={self.act.name}"

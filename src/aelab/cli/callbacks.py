@@ -1,0 +1,143 @@
+"""``PreflightCallback``: refuse before Hydra creates or touches anything.
+
+Hydra creates the run directory (and would write ``.hydra/`` and a log there) before it calls
+the task function, so a refusal inside ``train()`` would come too late: a bad value would leave a
+directory behind, and a run refused for an occupied directory would already have changed it.
+This callback runs first (``on_run_start`` / ``on_multirun_start``, registered first in
+``conf/config.yaml``) and makes the same checks ``train()`` makes, read-only:
+
+* a single run: the config (choices, ranges, memory), the run directory's plan (a new run, a
+  resume, a skip, or a refusal) and the dataset's files. It also fixes ``hydra.run.dir`` to an
+  absolute path, and to the resumed run's own directory on ``resume=``, so a resume leaves no
+  extra directory;
+* a sweep: a sweep directory that holds another sweep is refused (``skip_done=true`` with the
+  same command line completes it instead), and the directory is locked for the sweep's life.
+
+A refusal is one ``Error:`` line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import os
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from aelab.errors import AelabError, RunDirError
+
+_SWEEP_LOCK: list[int] = []  # the sweep dir's lock, held until the process ends
+
+
+def task_config(config: DictConfig) -> DictConfig:
+    task = copy.deepcopy(config)
+    with read_write(task), open_dict(task):
+        del task["hydra"]
+    return task
+
+
+class PreflightCallback(Callback):
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from aelab.cli.train import fail, release_stderr
+
+        release_stderr()  # composition is over: stderr writes straight through from here on
+        from aelab.config import check, to_config, to_dict
+        from aelab.data import check_dataset
+        from aelab.hardware import resolve_device
+        from aelab.training.rundir import plan
+
+        try:
+            cfg = to_config(task_config(config))
+            device = resolve_device(cfg.device)
+            check(cfg, device)
+            run_dir = Path(cfg.resume if cfg.resume else str(config.hydra.run.dir)).expanduser().absolute()
+            with read_write(config.hydra.run):
+                config.hydra.run.dir = str(run_dir)
+            decision = plan(run_dir, to_dict(cfg), resume=bool(cfg.resume), skip_done=cfg.skip_done)
+            if decision.kind == "fresh":
+                check_dataset(cfg.data.name, cfg.data.root, cfg.data.download)
+        except AelabError as err:
+            fail(err)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from aelab.cli.train import fail, release_stderr
+
+        release_stderr()
+
+        try:
+            sweep_dir = Path(str(config.hydra.sweep.dir)).expanduser().absolute()
+            with read_write(config.hydra.sweep):
+                config.hydra.sweep.dir = str(sweep_dir)
+            _check_sweep_dir(sweep_dir, config)
+            _lock_sweep_dir(sweep_dir)
+        except AelabError as err:
+            fail(err)
+
+
+def _command_line(config: Any) -> tuple[list[str], dict[str, str]]:
+    task = OmegaConf.select(config, "hydra.overrides.task", default=[]) or []
+    params = OmegaConf.select(config, "hydra.sweeper.params", default={}) or {}
+    plain = lambda node: OmegaConf.to_container(node) if OmegaConf.is_config(node) else node  # noqa: E731
+    keep = [str(o) for o in plain(task) if not str(o).lstrip("+~").startswith("skip_done=")]
+    return sorted(keep), {str(k): str(v) for k, v in (plain(params) or {}).items()}
+
+
+def _check_sweep_dir(sweep_dir: Path, config: DictConfig) -> None:
+    """Refuse a sweep dir that holds another sweep; ``skip_done=true`` and the same command line
+    (task overrides and sweeper params) complete the sweep that is there."""
+    try:
+        entries = [p.name for p in sweep_dir.iterdir() if p.name != ".lock"]
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise RunDirError(f"{sweep_dir} is a file, not a directory") from None
+    holder = _holder(sweep_dir)
+    if holder is not None:
+        raise RunDirError(f"{sweep_dir} is in use by another sweep (pid {holder or '?'}); wait for it to end, or "
+                          "choose another hydra.sweep.dir")
+    if not entries:
+        return
+    where = f"{sweep_dir} already holds a sweep"
+    previous_path = sweep_dir / "multirun.yaml"
+    if not bool(OmegaConf.select(config, "skip_done", default=False)):
+        raise RunDirError(f"{where}; complete it with skip_done=true and the same overrides, rebuild its report "
+                          f"with aelab-report {sweep_dir}, or choose another hydra.sweep.dir")
+    try:
+        previous = OmegaConf.load(previous_path)
+    except Exception:
+        raise RunDirError(f"{where} whose command line cannot be read ({previous_path.name} is missing or "
+                          "damaged); choose another hydra.sweep.dir") from None
+    (old_task, old_params), (new_task, new_params) = _command_line(previous), _command_line(config)
+    if (old_task, old_params) != (new_task, new_params):
+        was = " ".join(old_task + [f"{k}={v}" for k, v in old_params.items()])
+        now = " ".join(new_task + [f"{k}={v}" for k, v in new_params.items()])
+        raise RunDirError(f"{where} of another grid ({was}), not this one ({now}); skip_done=true completes "
+                          "only the same sweep: choose another hydra.sweep.dir")
+
+
+def _holder(folder: Path) -> int | None:
+    from aelab.training.rundir import RunDir
+
+    return RunDir(folder).holder()
+
+
+def _lock_sweep_dir(sweep_dir: Path) -> None:
+    from aelab.files import FILE_MODE
+
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(sweep_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise RunDirError(f"{sweep_dir} is in use by another sweep; wait for it to end, or choose another "
+                          "hydra.sweep.dir") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _SWEEP_LOCK.append(fd)
+
+
+__all__ = ["PreflightCallback", "task_config"]

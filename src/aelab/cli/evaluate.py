@@ -1,0 +1,34 @@
+"""``aelab-evaluate <run dir>``: reload a run's best checkpoint, print and write its test metrics
+and a reconstruction grid (``eval_test.json``, ``reconstructions.png`` in the run dir).
+
+    aelab-evaluate outputs/runs/<date>/<time> [--which best|last] [--n 16] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from aelab.errors import AelabError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aelab-evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir")
+    parser.add_argument("--which", choices=("best", "last"), default="best")
+    parser.add_argument("--n", type=int, default=16, help="test digits in the grid")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    args = parser.parse_args(argv)
+    from aelab.hardware import resolve_device
+    from aelab.runs import evaluate_run
+
+    try:
+        result = evaluate_run(args.run_dir, args.which, resolve_device(args.device), args.n)
+    except AelabError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return err.exit_code
+    print(json.dumps({"test": result["test"]}, indent=2))
+    print(f"reconstruction grid: {result['grid']}")
+    return 0

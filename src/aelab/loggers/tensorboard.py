@@ -1,0 +1,301 @@
+"""``TensorBoardLogger``: one ``SummaryWriter`` per run in ``<run dir>/tb/``.
+
+What it records (each group behind its own ``logging.*`` switch; the x-axis is always the global
+optimizer step, so per-step and per-epoch curves share one axis):
+
+Per-step values (``loss/train``, ``lr``, ``perf/samples_per_s``, the per-layer gradient flow) are
+measured once for every logger by :class:`aelab.loggers.base.Loggers` and written here as they come.
+
+``scalars``
+    ``loss/train`` (mean since the last logging step), ``loss/train_epoch``,
+    ``loss/val`` (the validation value of the training loss: ``0.5·sq_err_per_image`` for mse,
+    ``784·bce`` for bce), ``metric/val_{sq_err_per_image,mse,bce}`` per epoch,
+    ``metric/test_*`` at the end, ``lr``, ``perf/samples_per_s``.
+``grad_flow``
+    per weight layer (``model.layers()`` names, ``01_enc`` … ``LL_out``), on every logging step:
+    ``grad_norm/<layer>`` = ‖∂E/∂W^(l)‖ (the layer's ``weight.grad`` of that step),
+    ``delta_norm/<layer>`` = ‖δ^(l)‖ with δ = g ⊙ φ'(z), g = ∂E/∂a the gradient at the layer's
+    output (Frobenius norm over the mini-batch), ``weight_norm/<layer>`` = ‖W^(l)‖, and for
+    layers with a nonlinearity ``saturation/<layer>`` (see :func:`saturation`); per epoch
+    ``grad_norm_probe/<layer>``, the same gradient norm on the fixed validation probe batch.
+    A custom-scalars layout puts every layer of a run on one chart per quantity. (With
+    ``trainer.compile`` or ``trainer.cuda_graphs`` the hook-based δ and saturation are skipped.)
+``histograms``
+    every ``histograms_every_n_epochs`` epochs: ``weights/``, ``biases/``, ``grads/`` (the
+    gradients of the last logging step) and ``activations/`` (a fixed validation batch) per layer.
+``images``
+    ``images/reconstructions`` (a fixed set of ``n_images`` test digits above their
+    reconstructions) per epoch, ``images/interpolation`` at the end.
+``hparams``
+    the run's hyperparameters and final metrics, written into this run's own log dir.
+``projector``
+    the codes of ``n_projector`` test images with labels and thumbnails, at the end.
+
+The logger reads the model and never changes it or draws random numbers, so a run trains
+bit-identically with logging on or off.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summaries
+
+from aelab.data import Splits
+from aelab.loggers.base import RunLogger
+from aelab.models import Autoencoder
+
+N_PIXELS = 28 * 28
+ACTIVATION_BATCH = 256  # validation images whose activations go into the histograms
+INTERPOLATION_STEPS = 10
+INTERPOLATION_DIGITS = (3, 8)  # decode along the line between the codes of these two test digits
+
+# The HPARAMS table: column → (where in the config, type). One fixed set for every run, so the
+# table of a mixed sweep has every column; a run leaves blank what does not apply to it.
+HPARAMS: dict[str, tuple[str, type]] = {
+    "family": ("model.family", str),
+    "impl": ("model.impl", str),
+    "activation": ("model.activation", str),
+    "depth": ("model.depth", int),
+    "width": ("model.width", int),  # mlp
+    "hidden": ("model.hidden", str),  # mlp with explicit sizes, e.g. "1000-500-250"
+    "channels": ("model.channels", int),  # conv
+    "kernel_size": ("model.kernel_size", int),  # conv
+    "fc_hidden": ("model.fc_hidden", int),  # conv
+    "code_dim": ("model.code_dim", int),
+    "code_activation": ("model.code_activation", str),
+    "init": ("model.init", str),
+    "loss": ("loss.name", str),
+    "optimizer": ("optimizer.name", str),
+    "lr": ("optimizer.lr", float),  # as configured; lr_scaling may scale it to batch_size
+    "lr_scaling": ("optimizer.lr_scaling", str),
+    "schedule": ("optimizer.schedule", str),
+    "weight_decay": ("optimizer.weight_decay", float),
+    "beta": ("optimizer.beta", float),  # sgd momentum mixing
+    "batch_size": ("trainer.batch_size", int),
+    "epochs": ("trainer.epochs", int),
+    "precision": ("trainer.precision", str),
+    "data_limit": ("data.limit", str),  # "all" or the number of training images
+    "shift_augment": ("data.shift_augment", int),
+    "seed": ("seed", int),
+}
+FAMILY_ONLY = {"width": "mlp", "hidden": "mlp", "channels": "conv", "kernel_size": "conv", "fc_hidden": "conv"}
+HPARAM_METRICS = (
+    "hparam/val_sq_err_per_image",  # the best validation value (the checkpoint that is tested)
+    "hparam/test_sq_err_per_image",
+    "hparam/test_bce",
+    "hparam/samples_per_s",
+)
+
+
+def hparam_dict(config: dict[str, Any], fill: bool = False) -> dict[str, Any]:
+    """The run's HPARAMS row from the plain config dict; ``fill`` gives every column a typed
+    placeholder (for the experiment's column list) instead of None for what does not apply."""
+    family = config["model"]["family"]
+    row: dict[str, Any] = {}
+    for column, (path, kind) in HPARAMS.items():
+        value: Any = config
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if column == "hidden" and value is not None:
+            value = "-".join(str(v) for v in value)
+        elif column == "data_limit":
+            value = "all" if value is None else str(value)
+        elif value is not None:
+            value = kind(value)
+        if FAMILY_ONLY.get(column, family) != family:
+            value = None
+        if value is None and fill:
+            value = kind()
+        row[column] = value
+    return row
+
+
+def pick_digits(labels: Tensor, n: int) -> list[int]:
+    """Indices of ``n`` images cycling through the classes 0, 1, …, 9, 0, 1, … (first
+    occurrences first): a fixed, varied set of digits."""
+    labels = labels.cpu()
+    per_class = [(labels == d).nonzero().flatten().tolist() for d in range(10)]
+    picked: list[int] = []
+    for k in range(max((len(p) for p in per_class), default=0)):
+        picked += [p[k] for p in per_class if k < len(p)]
+        if len(picked) >= n:
+            break
+    return picked[:n]
+
+
+class TensorBoardLogger(RunLogger):
+    def __init__(self, config: Any, run_dir: str | Path, start_step: int = 0, best_val: float = math.inf) -> None:
+        self.cfg = config.logging
+        self.loss_name = config.loss.name
+        self.log_dir = Path(run_dir) / "tb"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.step, self._best_val = start_step, best_val
+        # On resume, TensorBoard drops what the first attempt logged after the checkpoint (the
+        # steps this attempt repeats), so no curve doubles back.
+        self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=start_step + 1 if start_step else None)
+        self.on = {k: bool(getattr(self.cfg, k)) for k in ("scalars", "grad_flow", "histograms", "images",
+                                                           "hparams", "projector")}
+        self.layers: list[tuple[str, Any]] = []
+        self._grads: dict[str, Tensor] = {}  # the last logging step's gradients, for histograms
+        self._fixed: Tensor | None = None
+
+    # --- hooks the training loop calls -----------------------------------------------------------
+    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any]) -> None:
+        self.layers = model.layers()
+        if self.on["images"] and self.cfg.n_images > 0:
+            self._fixed = data.test_x[pick_digits(data.test_y, int(self.cfg.n_images))]
+        if self.on["scalars"] or self.on["grad_flow"]:
+            self.writer.add_custom_scalars(self._layout())
+        if self.on["hparams"]:
+            self._write_hparams_start(config)
+
+    def log_scalars(self, step: int, scalars: dict[str, float], model: Autoencoder) -> None:
+        self.step = step
+        for tag, value in scalars.items():
+            self.writer.add_scalar(tag, value, step)
+        if self.on["histograms"]:
+            self._grads = {name: layer.weight.grad.detach().clone() for name, layer in self.layers
+                           if layer.weight.grad is not None}
+
+    def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Autoencoder, data: Splits) -> None:
+        step, val, w = self.step, record["val"], self.writer
+        if self.on["scalars"]:
+            w.add_scalar("loss/train_epoch", record["train_loss"], step)
+            w.add_scalar("loss/val", self._val_loss(val), step)
+            for key in ("sq_err_per_image", "mse", "bce"):
+                w.add_scalar(f"metric/val_{key}", val[key], step)
+        if self.on["grad_flow"] and record.get("grad_norms"):
+            for name, norm in record["grad_norms"].items():
+                w.add_scalar(f"grad_norm_probe/{name}", norm, step)
+        self._best_val = min(self._best_val, val["sq_err_per_image"])
+        if self.on["hparams"]:  # best so far, so an interrupted run still shows its value
+            w.add_scalar("hparam/val_sq_err_per_image", self._best_val, step)
+        was_training = model.training
+        try:
+            if self.on["histograms"] and epoch % int(self.cfg.histograms_every_n_epochs) == 0:
+                self._histograms(model, data, step)
+            if self._fixed is not None:
+                from aelab.images import reconstruction_grid  # torchvision: imported only when used
+
+                w.add_image("images/reconstructions", reconstruction_grid(model, self._fixed), step)
+        finally:
+            model.train(was_training)
+        w.flush()
+
+    def on_train_end(self, metrics: dict[str, Any], model: Autoencoder, data: Splits) -> None:
+        step, w, test = self.step, self.writer, metrics["test"]
+        if self.on["scalars"]:
+            for key in ("sq_err_per_image", "mse", "bce"):
+                w.add_scalar(f"metric/test_{key}", test[key], step)
+        if self.on["hparams"]:
+            if metrics.get("val"):
+                w.add_scalar("hparam/val_sq_err_per_image", metrics["val"]["sq_err_per_image"], step)
+            w.add_scalar("hparam/test_sq_err_per_image", test["sq_err_per_image"], step)
+            w.add_scalar("hparam/test_bce", test["bce"], step)
+            if metrics.get("samples_per_s"):
+                w.add_scalar("hparam/samples_per_s", metrics["samples_per_s"], step)
+            self._write_hparams_end()
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                if self.on["images"]:
+                    self._interpolation(model, data, step)
+                if self.on["projector"] and self.cfg.n_projector > 0:
+                    n = min(int(self.cfg.n_projector), len(data.test_x))
+                    x = data.test_x[:n]
+                    codes = torch.cat([model.encode(c).flatten(1).float() for c in x.split(1000)])
+                    w.add_embedding(codes.cpu(), metadata=data.test_y[:n].tolist(),
+                                    label_img=x.float().cpu(), global_step=step, tag="codes")
+        finally:
+            model.train(was_training)
+        w.flush()
+
+    def close(self) -> None:
+        # A failed or interrupted run writes no session end: TensorBoard keeps the first one it
+        # reads, so a later successful resume could not correct it. HPARAMS lists it as unknown.
+        self.writer.close()
+
+    # --- per epoch / end -------------------------------------------------------------------------
+    def _val_loss(self, val: dict[str, float]) -> float:
+        """The validation value of the training loss (per image, summed over pixels)."""
+        return 0.5 * val["sq_err_per_image"] if self.loss_name == "mse" else val["bce"] * N_PIXELS
+
+    @torch.no_grad()
+    def _histograms(self, model: Autoencoder, data: MNISTSplits, step: int) -> None:
+        w = self.writer
+        for name, layer in self.layers:
+            w.add_histogram(f"weights/{name}", layer.weight.detach().float().cpu(), step)
+            if getattr(layer, "bias", None) is not None:
+                w.add_histogram(f"biases/{name}", layer.bias.detach().float().cpu(), step)
+            if name in self._grads:
+                w.add_histogram(f"grads/{name}", self._grads[name].float().cpu(), step)
+        outputs: dict[str, Tensor] = {}
+        handles = [layer.register_forward_hook(lambda m, i, o, n=name: outputs.__setitem__(n, o.detach()))
+                   for name, layer in self.layers]
+        model.eval()
+        try:
+            model(data.val_x[:ACTIVATION_BATCH])
+        finally:
+            for handle in handles:
+                handle.remove()
+        for name, _ in self.layers:
+            if name in outputs:
+                w.add_histogram(f"activations/{name}", outputs[name].float().cpu(), step)
+
+    def _interpolation(self, model: Autoencoder, data: MNISTSplits, step: int) -> None:
+        """One row: test digit A, decodings of (1 − t)·code(A) + t·code(B) for 10 t from 0 to 1,
+        test digit B."""
+        from torchvision.utils import make_grid
+
+        labels = data.test_y.cpu()
+        idx = [int((labels == d).nonzero()[0]) if (labels == d).any() else i
+               for i, d in enumerate(INTERPOLATION_DIGITS)]
+        ends = data.test_x[idx]
+        codes = model.encode(ends)
+        t = torch.linspace(0, 1, INTERPOLATION_STEPS, device=codes.device, dtype=codes.dtype)
+        t = t.reshape(-1, *([1] * (codes.dim() - 1)))
+        path = (1 - t) * codes[:1] + t * codes[1:2]
+        decoded = model.decode(path).float().clamp(0, 1)
+        row = torch.cat([ends[:1].float(), decoded, ends[1:2].float()]).cpu()
+        self.writer.add_image("images/interpolation", make_grid(row, nrow=len(row), padding=2, pad_value=1.0), step)
+
+    # --- layout and hparams ----------------------------------------------------------------------
+    def _layout(self) -> dict[str, dict[str, list]]:
+        layout: dict[str, dict[str, list]] = {}
+        if self.on["grad_flow"]:
+            layout["gradient flow"] = {
+                "gradient norm ‖∂E/∂W‖ per layer": ["Multiline", [r"^grad_norm/"]],
+                "error signal ‖δ‖ per layer": ["Multiline", [r"^delta_norm/"]],
+                "saturated or dead units per layer": ["Multiline", [r"^saturation/"]],
+                "weight norm ‖W‖ per layer": ["Multiline", [r"^weight_norm/"]],
+                "gradient norm on the probe batch, per epoch": ["Multiline", [r"^grad_norm_probe/"]],
+            }
+        if self.on["scalars"]:
+            layout["loss"] = {
+                "train vs val loss": ["Multiline", [r"^loss/train$", r"^loss/val$", r"^loss/train_epoch$"]],
+                "validation metrics": ["Multiline", [r"^metric/val_sq_err_per_image$"]],
+            }
+        return layout
+
+    def _write_hparams_start(self, config: dict[str, Any]) -> None:
+        metrics = {tag: math.nan for tag in HPARAM_METRICS}
+        exp, _, _ = hparams_summaries(hparam_dict(config, fill=True), metrics)  # all columns
+        _, ssi, _ = hparams_summaries(hparam_dict(config), metrics)  # this run's values
+        self.writer.file_writer.add_summary(exp)
+        self.writer.file_writer.add_summary(ssi)
+        self.writer.flush()
+
+    def _write_hparams_end(self) -> None:
+        _, _, sei = hparams_summaries({}, {})  # a SessionEndInfo with STATUS_SUCCESS
+        self.writer.file_writer.add_summary(sei)
+        self.writer.flush()
+
+
+__all__ = ["TensorBoardLogger", "hparam_dict", "pick_digits"]

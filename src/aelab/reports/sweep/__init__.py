@@ -1,0 +1,15 @@
+"""The sweep report: one multirun directory in, results.csv + report.md + report.html out.
+
+    aelab-report outputs/multirun/2024-05-01/12-00-00
+
+One job per module: :mod:`.collect` reads the job dirs (and names the missing ones),
+:mod:`.table` writes results.csv, :mod:`.gradflow` turns per-layer gradient norms into the
+first/last-layer ratio table, :mod:`.plots` draws the figures, :mod:`.recon` the reconstruction
+grids, :mod:`.build` puts them together (rendered by :mod:`aelab.reports.render`) and
+:mod:`.callback` runs it at the end of every Hydra multirun.
+"""
+
+from aelab.reports.sweep.build import NoJobsError, ReportResult, build_report
+from aelab.reports.sweep.collect import Job, Sweep, collect_sweep
+
+__all__ = ["Job", "NoJobsError", "ReportResult", "Sweep", "build_report", "collect_sweep"]

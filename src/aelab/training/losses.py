@@ -1,0 +1,54 @@
+"""Training losses on an autoencoder output, summed over pixels and averaged over images.
+
+* ``mse``: the lecture's ``E = 1/(2n) Σ_k ‖x̂_k − x_k‖²``; with ``impl=lecture`` its gradient
+  ``(x̂ − x)/n`` is the hand-written one (:func:`aelab.backprop.half_mse`).
+* ``bce``: ``−1/n Σ_k Σ_p [x log x̂ + (1 − x) log(1 − x̂)]`` computed from the logits, stably.
+
+A model may add terms of its own (``AEOutput.loss_terms``, e.g. a penalty on its code): the
+training loss is the reconstruction loss plus their sum.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from aelab.backprop import half_mse
+from aelab.models import AEOutput
+
+LossFn = Callable[[AEOutput, Tensor], Tensor]
+
+
+def _native_half_mse(out: AEOutput, x: Tensor) -> Tensor:
+    return 0.5 * F.mse_loss(out.recon, x, reduction="sum") / x.shape[0]
+
+
+def _lecture_half_mse(out: AEOutput, x: Tensor) -> Tensor:
+    return half_mse(out.recon, x.to(out.recon.dtype))
+
+
+def _bce(out: AEOutput, x: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(out.logits, x.to(out.logits.dtype), reduction="sum") / x.shape[0]
+
+
+def reconstruction_loss(name: str, impl: str) -> LossFn:
+    if name == "mse":
+        return _lecture_half_mse if impl == "lecture" else _native_half_mse
+    if name == "bce":
+        return _bce
+    raise ValueError(f"unknown loss {name!r}; loss must be one of: mse, bce")
+
+
+def build_loss(name: str, impl: str) -> LossFn:
+    """The training loss: reconstruction ``name`` plus the model's own ``loss_terms``."""
+    recon = reconstruction_loss(name, impl)
+
+    def loss(out: AEOutput, x: Tensor) -> Tensor:
+        total = recon(out, x)
+        for term in out.loss_terms.values():
+            total = total + term
+        return total
+
+    return loss
