@@ -30,7 +30,8 @@ FILE_MODE = 0o666 & ~_UMASK
 HASH_SUFFIX = ".sha256"
 
 
-def _os_error(err: OSError, path: Path) -> AelabError:
+def os_error(err: OSError, path: Path) -> AelabError:
+    """The one-line error for an OSError while writing ``path`` (a full disk: DiskFullError)."""
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         return DiskFullError(f"no space left on device: {path}")
     return AelabError(f"cannot write {path}: {err.strerror or err}")
@@ -55,7 +56,7 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], Any] | bytes) ->
         tmp = None
         _fsync_dir(path.parent)
     except OSError as err:
-        raise _os_error(err, path) from err
+        raise os_error(err, path) from err
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
@@ -165,9 +166,9 @@ def open_log(path: str | Path) -> IO[str]:
         if err.errno == errno.ELOOP:
             raise CorruptFileError(f"{path} is a symbolic link; aelab does not write through links "
                                    "(remove it)") from None
-        raise _os_error(err, path) from err
+        raise os_error(err, path) from err
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
-__all__ = ["FILE_MODE", "hash_path", "open_log", "read_json", "read_verified", "recorded_hashes", "sha256",
+__all__ = ["FILE_MODE", "hash_path", "open_log", "os_error", "read_json", "read_verified", "recorded_hashes", "sha256",
            "sha256_file", "write_atomic", "write_json", "write_text", "write_verified"]

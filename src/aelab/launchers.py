@@ -109,6 +109,14 @@ def _child(conn: Any, context: HydraContext, config: DictConfig, task_function: 
         conn.close()
 
 
+def _receive(reader: Any) -> Any:
+    """A job's result, or None when its process died before sending all of it (killed mid-send)."""
+    try:
+        return reader.recv()
+    except Exception:  # EOFError, a truncated pickle: no result
+        return None
+
+
 class ProcessLauncher(Launcher):
     """``n_jobs`` jobs at a time, one forked process per job (see the module doc). The other keys of
     joblib's launcher config are accepted and ignored, so existing overrides keep working."""
@@ -167,13 +175,10 @@ class ProcessLauncher(Launcher):
                 ready = set(multiprocessing.connection.wait(waitables))
                 for i, (process, reader, got) in list(running.items()):
                     if reader in ready and not got:
-                        try:
-                            got.append(reader.recv())
-                        except (EOFError, OSError):
-                            got.append(None)
+                        got.append(_receive(reader))
                     if process.sentinel in ready or not process.is_alive():
                         if not got and reader.poll():
-                            got.append(reader.recv())
+                            got.append(_receive(reader))
                         process.join()
                         reader.close()
                         del running[i]
@@ -230,7 +235,7 @@ class _Results:
         try:
             return list(self.job.results())
         except Exception as err:  # killed, timed out, or its result file lost: the sweep goes on
-            detail = str(err).strip().splitlines()[-1] if str(err).strip() else ""
+            detail = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
             sweep_config = _job_config(self.launcher.hydra_context, self.launcher.config, self.overrides, self.num)
             return [record_crash(sweep_config, f"the job returned no result ({type(err).__name__}: {detail})")]
 

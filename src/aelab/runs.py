@@ -49,19 +49,19 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
         if last is None:
             raise RunDirError(f"{run.path} has no checkpoints/last.pt")
         state, saved = last["model"], last
-    elif last is not None and last.get("best_model") is not None:
-        record = last.get("record") or {}
-        if run.best.exists() and record.get("best_sha256") == sha256_file(run.best):
-            saved = load_checkpoint(run.best, map_location=device)
-            state = saved["model"]
-        else:  # best.pt missing, or older than last.pt: the truth is in last.pt
-            log.info("%s: best weights read from last.pt (best.pt is missing or older)", run.path)
+    elif run.best.exists() or run.best.is_symlink():
+        saved = load_checkpoint(run.best, map_location=device)  # verified: damage is an error, never a fallback
+        state = saved.get("model")
+        recorded = ((last or {}).get("record") or {}).get("best_sha256")
+        if last is not None and recorded and recorded != sha256_file(run.best) and last.get("best_model") is not None:
+            # a valid best.pt from an earlier epoch: the run was killed between the two writes
+            log.info("%s: best.pt is older than last.pt; the best weights come from last.pt", run.path)
             state, saved = last["best_model"], last
-    elif last is not None:
-        raise RunDirError(f"{run.path}: the run has no best weights yet (no epoch finished)")
+    elif last is not None and last.get("best_model") is not None:
+        log.info("%s: best.pt is missing; the best weights come from last.pt", run.path)
+        state, saved = last["best_model"], last
     else:
-        saved = load_checkpoint(run.best, map_location=device)
-        state = saved["model"]
+        raise RunDirError(f"{run.path} has no best weights yet (no checkpoints/best.pt: no epoch finished)")
     if not isinstance(saved.get("config"), dict) or not isinstance(state, dict):
         raise CorruptFileError(f"{run.path}: the checkpoint holds no config or weights")
     config = to_config(saved["config"])

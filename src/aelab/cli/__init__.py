@@ -4,6 +4,7 @@ start-up (torch and Hydra take seconds to import) ends with one line, not a trac
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 
 
@@ -12,8 +13,13 @@ def _run(module: str) -> None:
         main = importlib.import_module(f"aelab.cli.{module}").main
         code = main()
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("Interrupted.", file=sys.stderr)
         sys.exit(130)
+    except SystemExit as done:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C while the interpreter shuts down changes nothing
+        raise done
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code or 0)
 
 

@@ -125,18 +125,24 @@ def _holder(folder: Path) -> int | None:
 
 
 def _lock_sweep_dir(sweep_dir: Path) -> None:
-    from aelab.files import FILE_MODE
+    from aelab.files import FILE_MODE, os_error
 
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(sweep_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(sweep_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    except OSError as err:
+        raise os_error(err, sweep_dir / ".lock") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
         raise RunDirError(f"{sweep_dir} is in use by another sweep; wait for it to end, or choose another "
                           "hydra.sweep.dir") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass
     _SWEEP_LOCK.append(fd)
 
 

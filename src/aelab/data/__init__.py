@@ -87,7 +87,7 @@ def _download(ds: Dataset, root: Path, raw: Path, missing: list[str]) -> None:
         ) from None
 
 
-def check_dataset(name: str, root: str | Path, download: bool) -> None:
+def check_dataset(name: str, root: str | Path, download: bool) -> tuple[int, int]:
     """Make sure the dataset's four files are in ``<root>/<folder>/raw`` and sound.
 
     Missing files are unpacked from ``.gz`` archives beside them or downloaded, when
@@ -115,6 +115,14 @@ def check_dataset(name: str, root: str | Path, download: bool) -> None:
         images, labels = counts[f"{split}-images-idx3-ubyte"], counts[f"{split}-labels-idx1-ubyte"]
         if images != labels:
             raise DataError(f"{raw}: {split}-images holds {images:,} images but {split}-labels {labels:,} labels")
+    return counts["train-images-idx3-ubyte"], counts["t10k-images-idx3-ubyte"]
+
+
+def split_sizes(n_images: int, limit: int | None = None) -> tuple[int, int]:
+    """(training, validation) images of a training set of ``n_images`` (see :func:`load_dataset`)."""
+    n_val = min(N_VAL, n_images // 12)
+    n_train = n_images - n_val
+    return (n_train if limit is None else min(limit, n_train)), n_val
 
 
 def load_dataset(
@@ -139,7 +147,7 @@ def load_dataset(
     cls = getattr(datasets, dataset(name).torchvision_class)
     train, test = cls(str(Path(root).expanduser()), train=True), cls(str(Path(root).expanduser()), train=False)
     images = train.data.unsqueeze(1).float().div_(255)
-    n_val = min(N_VAL, len(images) // 12)
+    n_val = split_sizes(len(images))[1]
     perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(split_seed))
     val_idx, train_idx = perm[:n_val], perm[n_val:]
     if limit is not None:
@@ -164,4 +172,4 @@ def load(config: Any, device: torch.device | str = "cpu", **overrides: Any) -> S
 
 
 __all__ = ["DATASETS", "Dataset", "N_VAL", "Splits", "check_dataset", "dataset", "epoch_permutation", "load",
-           "load_dataset", "offline", "raw_folder", "shift_images"]
+           "load_dataset", "offline", "raw_folder", "shift_images", "split_sizes"]

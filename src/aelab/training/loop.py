@@ -29,9 +29,9 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from aelab.config import Config, VOLATILE, check, fingerprint, lookup, to_config, to_dict
-from aelab.data import check_dataset, epoch_permutation, load_dataset, shift_images
-from aelab.errors import AelabError, ConfigError, DiskFullError
-from aelab.files import open_log, read_json, sha256, sha256_file, write_json, write_text
+from aelab.data import check_dataset, epoch_permutation, load_dataset, shift_images, split_sizes
+from aelab.errors import AelabError, ConfigError, CorruptFileError, DiskFullError
+from aelab.files import open_log, read_json, recorded_hashes, sha256, sha256_file, write_json, write_text
 from aelab.gradflow import layer_grad_norms
 from aelab.hardware import describe, resolve_device
 from aelab.loggers import RunLogger, make_logger
@@ -100,18 +100,21 @@ def train(cfg: DictConfig | Config, run_dir: str | Path | None = None, logger: R
     decision = plan(where, to_dict(config), resume=bool(config.resume), skip_done=config.skip_done)
     if decision.kind in ("skip", "complete"):
         return _finished(decision)
-    if decision.kind == "resume":
-        config = _resumed_config(config, decision.checkpoint["config"])  # type: ignore[index]
+    if decision.kind in ("resume", "restart"):
+        config = _resumed_config(config, decision.config)  # type: ignore[arg-type]
         check(config, device)
-    check_dataset(config.data.name, config.data.root, config.data.download)
+    sizes = check_dataset(config.data.name, config.data.root, config.data.download)
 
     run = RunDir(where)
     run.lock()
     try:
-        decision = plan(where, to_dict(config), resume=decision.kind == "resume", skip_done=config.skip_done)
-        if decision.kind in ("skip", "complete"):  # another process finished it meanwhile
-            return _finished(decision)
-        return _run(config, device, run, decision, logger)
+        with StopFlag() as stop:  # from the first write on, Ctrl-C is an orderly stop at the next step
+            again = plan(where, to_dict(config), resume=decision.kind in ("resume", "restart"),
+                         skip_done=config.skip_done)
+            if again.kind in ("skip", "complete"):  # another process finished it meanwhile
+                return _finished(again)
+            again.notes = decision.notes
+            return _run(config, device, run, again, logger, sizes[0], stop)
     finally:
         run.unlock()
 
@@ -121,7 +124,7 @@ def _finished(decision: Plan) -> dict[str, Any]:
     rewritten from last.pt)."""
     run = RunDir(decision.run_dir)
     checkpoint = decision.checkpoint or {}
-    metrics = _metrics(checkpoint["record"], checkpoint["config"], _hash_of(run.last), _hash_of(run.best))
+    metrics = _metrics(checkpoint["record"], checkpoint["config"], _hash_of(run.last))
     try:
         current = read_metrics(run.path)
     except AelabError:
@@ -142,11 +145,11 @@ def _hash_of(path: Path) -> str | None:
         return None
 
 
-def _metrics(record: dict[str, Any], config: dict[str, Any], last_sha: str | None, best_sha: str | None
-             ) -> dict[str, Any]:
-    """metrics.json: the record, the config it ran with, its fingerprint and the checkpoints' hashes."""
+def _metrics(record: dict[str, Any], config: dict[str, Any], last_sha: str | None) -> dict[str, Any]:
+    """metrics.json: the record, the config it ran with, its fingerprint and the checkpoints' hashes
+    (best.pt's as last.pt records it)."""
     return {**record, "hparams": config, "config_fingerprint": fingerprint(config),
-            "checkpoints": {"last.pt": last_sha, "best.pt": best_sha}}
+            "checkpoints": {"last.pt": last_sha, "best.pt": record.get("best_sha256")}}
 
 
 def _resumed_config(config: Config, saved: dict[str, Any]) -> Config:
@@ -191,29 +194,36 @@ def _typed_override_keys() -> list[str] | None:
 
 # --- one run, in its locked directory ------------------------------------------------------------
 
-def _run(config: Config, device: torch.device, run: RunDir, decision: Plan, logger: RunLogger | None
-         ) -> dict[str, Any]:
-    handler = _log_to(run.log)
+def _run(config: Config, device: torch.device, run: RunDir, decision: Plan, logger: RunLogger | None,
+         n_images: int, stop: StopFlag) -> dict[str, Any]:
     if config.trainer.threads:
         torch.set_num_threads(config.trainer.threads)
-    values = to_dict(config)
-    for note in decision.notes:
-        log.info(note)
+    values = {**to_dict(config), "resume": None, "skip_done": False}  # the run's config, not this attempt's
     if decision.kind == "fresh":
-        _write_hydra_files(run, values)
+        run.remove_leftovers()
+        _write_hydra_files(run, values)  # first: from here on resume= can start the run again
+    handlers: list[logging.Handler] = []
+
+    def start_log() -> None:  # once the run has its first checkpoint
+        if not handlers:
+            handlers.append(_log_to(run.log))
+            for note in decision.notes:
+                log.info(note)
+
+    if decision.kind in ("fresh", "restart"):
         record = {"status": "running", "epochs_completed": 0, "best_epoch": None, "val": None, "test": None,
                   "wall_time_s": 0.0, "train_time_s": 0.0, "trained_samples": 0, "samples_per_s": None,
                   "error": None, "failed_step": None, "hardware": describe(device), "grad_norms_init": None,
                   "history": []}
     else:
+        start_log()
         log.info("resuming %s", run.path)
         record = {**decision.checkpoint["record"], "status": "running", "error": None,  # type: ignore[index]
                   "failed_step": None}
     fit = _Fit(config, values, device, run, record, decision.checkpoint if decision.kind == "resume" else None)
+    fit.stop = stop
     try:
-        with StopFlag() as stop:
-            fit.stop = stop
-            fit.fit(logger)
+        fit.fit(logger, n_images, start_log)
     except Interrupted as err:
         fit.fail("interrupted", str(err))
     except NonFiniteLoss as err:
@@ -235,7 +245,8 @@ def _run(config: Config, device: torch.device, run: RunDir, decision: Plan, logg
             log.info("test sq_err_per_image=%.3f | outputs in %s", metrics["test"]["sq_err_per_image"], run.path)
         else:
             log.error("run %s: %s | outputs in %s", metrics["status"], metrics["error"], run.path)
-        _detach(handler)
+        for handler in handlers:
+            _detach(handler)
     return metrics
 
 
@@ -274,49 +285,47 @@ class _Fit:
         write_json(self.run.metrics, self.metrics())
 
     def fail(self, status: str, error: str, failed_step: int | None = None, keep_state: bool = True) -> None:
-        """Record a failed or interrupted run. The state stays last.pt's (the model in memory may hold
-        NaN), its record updated, so last.pt and metrics.json agree; ``keep_state=False`` (a full disk)
-        writes metrics.json only. A run that failed before its first commit has only metrics.json."""
+        """Record a failed or interrupted run: the record of the last commit (what last.pt holds; the
+        model in memory may hold NaN, or the disk refused the commit) with the status and error, in
+        last.pt and metrics.json; ``keep_state=False`` (a full disk) writes metrics.json only. A run
+        that failed before its first commit has only metrics.json."""
         if self.record.get("status") == status and self.record.get("error") == error:
             return  # committed already (an interrupt commits the step it stopped at)
-        self.record.update(status=status, error=error, failed_step=failed_step, wall_time_s=self._wall())
+        base = self.committed if self.committed is not None else self.record
+        self.record = {**base, "status": status, "error": error, "failed_step": failed_step,
+                       "wall_time_s": self._wall()}
         try:
             if keep_state and self.committed is not None:
                 state = load_checkpoint(self.run.last)
-                state["record"] = {**self.committed, "status": status, "error": error, "failed_step": failed_step,
-                                   "wall_time_s": self.record["wall_time_s"]}
-                self.record = state["record"]
+                state["record"] = self.record
                 self.shas["last.pt"] = save_checkpoint(self.run.last, state)
             write_json(self.run.metrics, self.metrics())
         except AelabError as err:  # e.g. the disk is still full: the last commit stands
             log.error("could not record the %s run: %s", status, err)
 
     def metrics(self) -> dict[str, Any]:
-        return _metrics(self.record, self.values, self.shas["last.pt"], self.shas["best.pt"])
+        return _metrics(self.record, self.values, self.shas["last.pt"])
 
     def close_logger(self) -> None:
         if self.logger is not None:
             self.logger.close()
 
     # --- the run --------------------------------------------------------------------------------
-    def fit(self, logger: RunLogger | None) -> None:
+    def fit(self, logger: RunLogger | None, n_images: int, start_log: Callable[[], None]) -> None:
         config, device, run, record = self.config, self.device, self.run, self.record
         trainer, data_cfg = config.trainer, config.data
 
-        # --- setup -----------------------------------------------------------------------------
+        # --- setup: the model before the data, so the run is committed (resumable) at once ---
         torch.manual_seed(config.seed)
-        data = load_dataset(data_cfg.name, data_cfg.root, download=False, limit=data_cfg.limit,
-                            eval_limit=data_cfg.eval_limit, split_seed=data_cfg.split_seed, device=device)
         model = build_model(config.model).to(device)
         loss_fn = build_loss(config.loss.name, config.model.impl)
-        n_train, batch_size = len(data.train_x), trainer.batch_size
+        n_train, batch_size = split_sizes(n_images, data_cfg.limit)[0], trainer.batch_size
         optimizer = build_optimizer(config.optimizer, model.parameters(), capturable=trainer.cuda_graphs,
                                     batch_size=batch_size)
         steps_per_epoch = math.ceil(n_train / batch_size)
         scheduler = build_scheduler(config.optimizer, optimizer, steps_per_epoch * trainer.epochs, batch_size)
         batch_gen = torch.Generator().manual_seed(config.seed)  # batch order and augmentation
         autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=trainer.precision == "bf16")
-        probe = data.val_x[:PROBE_BATCH]
 
         epoch, step_in_epoch, global_step, best_val = 0, 0, 0, math.inf
         perm: torch.Tensor | None = None
@@ -349,12 +358,24 @@ class _Fit:
                     "epoch": record["best_epoch"], "val": record["val"]}
 
         self.state = state
-        if self.checkpoint is None:  # step 0: from here on the run can be resumed
-            record["grad_norms_init"] = layer_grad_norms(model, probe, loss_fn)
+        if self.checkpoint is None:  # step 0: from here on the run resumes from its checkpoint
             self.commit()
         elif best_model is not None and self.shas["best.pt"] != record.get("best_sha256"):
-            # killed between last.pt and best.pt: best.pt is from an earlier epoch; rewrite it
+            if run.best.exists() and self.shas["best.pt"] not in recorded_hashes(run.best):
+                raise CorruptFileError(f"{run.best} is corrupt: its SHA-256 differs from the one recorded when it "
+                                       f"was written ({run.best.name}.sha256)")
+            # killed between last.pt and best.pt: best.pt is from an earlier epoch (or missing); rewrite it
             self.shas["best.pt"] = record["best_sha256"] = save_checkpoint(run.best, best_checkpoint())
+        start_log()
+
+        # --- the data (verified before the run began), the initial gradient flow ----------------
+        data = load_dataset(data_cfg.name, data_cfg.root, download=False, limit=data_cfg.limit,
+                            eval_limit=data_cfg.eval_limit, split_seed=data_cfg.split_seed, device=device)
+        if len(data.train_x) != n_train:
+            raise RuntimeError(f"the training set has {len(data.train_x)} images, expected {n_train}")
+        probe = data.val_x[:PROBE_BATCH]
+        if record.get("grad_norms_init") is None:  # on the initial weights (step 0 of a resume too)
+            record["grad_norms_init"] = layer_grad_norms(model, probe, loss_fn)
 
         # built after a resume has loaded its state: a CUDA graph captures the tensors as they are
         train_step = make_step(trainer, model, loss_fn, optimizer, autocast, (batch_size, *data.train_x.shape[1:]))
@@ -472,9 +493,14 @@ def _write_hydra_files(run: RunDir, values: dict[str, Any]) -> None:
         write_text(run.hydra / "overrides.yaml", "[]\n")
 
 
+class _RunLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A log line that cannot be written (a full disk) is dropped: the run's one-line error says why."""
+
+
 def _log_to(path: Path) -> logging.Handler:
     """Also log to <run dir>/train.log (appending, never through a link); tracebacks go there only."""
-    handler = logging.StreamHandler(open_log(path))
+    handler = _RunLogHandler(open_log(path))
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     package = logging.getLogger("aelab")
     package.addHandler(handler)

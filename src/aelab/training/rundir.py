@@ -5,6 +5,8 @@
 * ``fresh``: the directory is new or empty;
 * ``resume``: ``resume=<dir>`` on an unfinished run (or ``skip_done=true`` on an unfinished run of
   the same config): continue from ``checkpoints/last.pt``;
+* ``restart``: the same, for a run killed before its first checkpoint: start it again in its own
+  directory, with the config it recorded (``.hydra/config.yaml``, the first thing a run writes);
 * ``skip``: ``skip_done=true`` and the directory holds the same run, completed;
 * ``complete``: ``resume=<dir>`` on a completed run: nothing to do;
 
@@ -25,18 +27,19 @@ from typing import Any
 
 from aelab.config import differences
 from aelab.errors import AelabError, CorruptFileError, RunDirError
-from aelab.files import FILE_MODE, read_json
+from aelab.files import FILE_MODE, os_error, read_json, recorded_hashes, sha256_file
 from aelab.training.checkpoint import load_checkpoint
 
 LOCK = ".lock"
+_HELD: set[Path] = set()  # run directories this process holds the lock of
 
 
 @dataclass
 class Plan:
-    kind: str  # fresh | resume | skip | complete
+    kind: str  # fresh | resume | restart | skip | complete
     run_dir: Path
     checkpoint: dict[str, Any] | None = None  # last.pt, verified (resume, skip, complete)
-    metrics: dict[str, Any] | None = None  # what the run reports (skip, complete)
+    config: dict[str, Any] | None = None  # the run's own config (resume, restart, skip, complete)
     notes: list[str] = field(default_factory=list)
 
 
@@ -51,6 +54,7 @@ class RunDir:
         self.metrics = self.path / "metrics.json"
         self.log = self.path / "train.log"
         self.hydra = self.path / ".hydra"
+        self.config = self.hydra / "config.yaml"
         self.tb = self.path / "tb"
         self._lock_fd: int | None = None
 
@@ -62,9 +66,28 @@ class RunDir:
         except NotADirectoryError:
             raise RunDirError(f"{self.path} is a file, not a directory") from None
 
+    def holds_run(self) -> bool:
+        """A run has begun here: it recorded its config, a checkpoint or metrics."""
+        return any(p.exists() or p.is_symlink() for p in (self.last, self.metrics, self.config))
+
+    def leftovers(self) -> bool:
+        """Only what a run killed as it began leaves: its lock, temp files, a checkpoint's hash."""
+        names = set(self.entries()) - {LOCK}
+        if not names <= {"checkpoints"}:
+            return False
+        return all(p.name.endswith((".tmp", ".sha256")) for p in self.checkpoints.iterdir()) if names else True
+
+    def remove_leftovers(self) -> None:
+        if self.checkpoints.is_dir():
+            for p in self.checkpoints.iterdir():
+                if p.name.endswith((".tmp", ".sha256")):
+                    p.unlink(missing_ok=True)
+
     def holder(self) -> int | None:
         """The pid of another live process that holds this directory's lock (0 if unknown); None
         if nobody does."""
+        if self.path.absolute() in _HELD:
+            return os.getpid()
         try:
             fd = os.open(self.path / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
@@ -90,7 +113,7 @@ class RunDir:
         except OSError as err:
             if err.errno == errno.ELOOP:
                 raise RunDirError(f"{self.path / LOCK} is a symbolic link; remove it") from None
-            raise AelabError(f"cannot use {self.path}: {err.strerror or err}") from None
+            raise os_error(err, self.path / LOCK) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -98,21 +121,27 @@ class RunDir:
             os.close(fd)
             raise RunDirError(f"{self.path} is in use by another run (pid {pid or '?'}); wait for it to end, "
                               "or choose another directory") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:  # who holds it, for the message a second process gets; the lock works without it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass
         self._lock_fd = fd
+        _HELD.add(self.path.absolute())
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
+            _HELD.discard(self.path.absolute())
             os.close(self._lock_fd)  # closing the descriptor releases the flock
             self._lock_fd = None
 
 
-def _describe(checkpoint: dict[str, Any] | None, metrics: dict[str, Any] | None) -> str:
-    record = (checkpoint or {}).get("record") or metrics or {}
+def _describe(checkpoint: dict[str, Any] | None, config: dict[str, Any] | None) -> str:
+    if checkpoint is None:
+        return "a run stopped before its first checkpoint"
+    record = checkpoint.get("record") or {}
     status = record.get("status", "unknown status")
-    done, planned = record.get("epochs_completed"), ((checkpoint or {}).get("config") or record.get("hparams") or {}
-                                                      ).get("trainer", {}).get("epochs")
+    done, planned = record.get("epochs_completed"), (config or {}).get("trainer", {}).get("epochs")
     text = f"a {status} run"
     if done is not None:
         text += f", {done}{f' of {planned}' if planned else ''} epochs"
@@ -120,15 +149,39 @@ def _describe(checkpoint: dict[str, Any] | None, metrics: dict[str, Any] | None)
     return text + (f", test sq_err_per_image {test:.3f}" if isinstance(test, (int, float)) else "")
 
 
+def read_config(run: RunDir) -> dict[str, Any]:
+    """The config a run recorded when it began (``.hydra/config.yaml``), as plain values."""
+    import yaml
+
+    try:
+        values = yaml.safe_load(run.config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise CorruptFileError(f"{run.config} cannot be read ({type(err).__name__})") from None
+    if not isinstance(values, dict) or not isinstance(values.get("model"), dict):
+        raise CorruptFileError(f"{run.config} does not hold a run's config")
+    return values
+
+
 def _read_run(run: RunDir) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(verified last.pt or None, metrics.json or None) of a directory that holds a run."""
-    checkpoint = load_checkpoint(run.last) if run.last.exists() or run.last.is_symlink() else None
-    metrics = None
-    if checkpoint is None and run.metrics.exists():
+    """(verified last.pt or None, the run's config or None) of a directory that holds a run."""
+    if run.last.exists() or run.last.is_symlink():
+        checkpoint = load_checkpoint(run.last)
+        return checkpoint, checkpoint.get("config")
+    if run.config.exists():
+        return None, read_config(run)
+    if run.metrics.exists():
         metrics = read_json(run.metrics)
-        if not isinstance(metrics, dict):
-            raise CorruptFileError(f"{run.metrics} does not hold a run's metrics")
-    return checkpoint, metrics
+        return None, metrics.get("hparams") if isinstance(metrics, dict) else None
+    return None, None
+
+
+def _check_best(run: RunDir) -> None:
+    """A best.pt that does not match its own recorded hash is damaged: say so before anything is
+    written. (One that matches its hash but is older than last.pt's record, from a kill between the
+    two writes, is rewritten from last.pt when the run resumes.)"""
+    if run.best.exists() and sha256_file(run.best) not in recorded_hashes(run.best):
+        raise CorruptFileError(f"{run.best} is corrupt: its SHA-256 differs from the one recorded when it was "
+                               f"written ({run.best.name}.sha256)")
 
 
 def _check_links(run: RunDir) -> None:
@@ -146,34 +199,30 @@ def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool
         if not run_dir.is_dir():
             raise RunDirError(f"resume={where}: no such directory")
         _check_links(run)
-        if not (run.last.exists() or run.last.is_symlink()):
-            why = ""
-            if run.metrics.exists():
-                try:
-                    error = (read_json(run.metrics) or {}).get("error")
-                    why = f" (the run stopped before its first checkpoint: {error})" if error else ""
-                except CorruptFileError:
-                    pass
-            raise RunDirError(f"resume={where}: nothing to resume, there is no checkpoints/last.pt{why}; "
-                              "start the run again in a new directory")
-        checkpoint = load_checkpoint(run.last)
-        record = checkpoint.get("record") or {}
-        if record.get("status") == "completed":
-            return Plan("complete", run_dir, checkpoint)
-        return Plan("resume", run_dir, checkpoint)
+        if run.holder() not in (None, os.getpid()):
+            raise RunDirError(f"{where} is in use by another run (pid {run.holder() or '?'}); wait for it to end")
+        checkpoint, saved = _read_run(run)
+        if checkpoint is not None:
+            if (checkpoint.get("record") or {}).get("status") == "completed":
+                return Plan("complete", run_dir, checkpoint, checkpoint.get("config"))
+            _check_best(run)
+            return Plan("resume", run_dir, checkpoint, checkpoint.get("config"))
+        if saved is not None and run.config.exists():
+            return Plan("restart", run_dir, None, saved, notes=[
+                f"the run in {where} was stopped before its first checkpoint; starting it again from its config"])
+        raise RunDirError(f"resume={where}: nothing to resume (no checkpoints/last.pt and no recorded config); "
+                          "start the run again in this or a new directory")
 
     entries = run.entries()
     pid = run.holder()
     if pid == os.getpid():  # planning again under our own lock
-        entries.remove(LOCK)
         pid = None
-    if not entries or (entries == [LOCK] and pid is None):  # a lock alone: a run killed as it began
-        return Plan("fresh", run_dir)
     if pid is not None:
         raise RunDirError(f"{where} is in use by another run (pid {pid or '?'}); wait for it to end, or choose "
                           "another directory")
-    run_files = {"metrics.json", "checkpoints", "train.log", ".hydra", "tb", LOCK, "metrics.csv"}
-    if not run_files & set(entries):
+    if not entries or run.leftovers():  # new, empty, or what a run killed as it began leaves
+        return Plan("fresh", run_dir)
+    if not run.holds_run():
         raise RunDirError(f"{where} is not empty ({', '.join(entries[:5])}{', …' if len(entries) > 5 else ''}); "
                           "a run needs a new or empty directory: choose another hydra.run.dir")
     if not skip_done:
@@ -184,25 +233,20 @@ def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool
         raise RunDirError(f"{where} already holds {what}; continue it with resume={where}, skip it with "
                           "skip_done=true, or choose another directory (hydra.run.dir)")
     _check_links(run)
-    checkpoint, metrics = _read_run(run)
-    saved = (checkpoint or {}).get("config") or (metrics or {}).get("hparams")
+    checkpoint, saved = _read_run(run)
     if not isinstance(saved, dict):
-        raise RunDirError(f"{where} holds a run whose config cannot be read (no checkpoints/last.pt and no "
-                          "hparams in metrics.json); choose another directory")
+        raise RunDirError(f"{where} holds a run whose config cannot be read; choose another directory")
     diffs = differences(saved, requested)
     if diffs:
         raise RunDirError(f"{where} holds a different run, so skip_done=true does not skip it: {'; '.join(diffs[:4])}"
                           f"{'; …' if len(diffs) > 4 else ''}; choose another directory")
-    status = ((checkpoint or {}).get("record") or metrics or {}).get("status")
-    if status == "completed" and checkpoint is not None:
-        return Plan("skip", run_dir, checkpoint)
-    if checkpoint is not None:
-        return Plan("resume", run_dir, checkpoint, notes=[f"skip_done: continuing the unfinished run in {where}"])
-    if status == "completed":  # metrics.json says completed, but last.pt is gone: a run that cannot be checked
-        raise RunDirError(f"{where} holds a completed run whose checkpoints/last.pt is missing; its results cannot "
-                          "be verified: choose another directory")
-    return Plan("fresh", run_dir, notes=[f"skip_done: the earlier attempt in {where} stopped before its first "
-                                         "checkpoint; starting it again"])
+    if checkpoint is None:
+        return Plan("restart", run_dir, None, saved, notes=[
+            f"skip_done: the run in {where} was stopped before its first checkpoint; starting it again"])
+    if (checkpoint.get("record") or {}).get("status") == "completed":
+        return Plan("skip", run_dir, checkpoint, saved)
+    _check_best(run)
+    return Plan("resume", run_dir, checkpoint, saved, notes=[f"skip_done: continuing the unfinished run in {where}"])
 
 
 __all__ = ["LOCK", "Plan", "RunDir", "plan"]
