@@ -159,24 +159,35 @@ def run_case(name: str, device: torch.device, repeats: int, steps: int | None, q
             rates[k].append(steps_per_second(models[k], opts[k], x, steps))
     mem = {k: memory_mb(models[k], opts[k], x) for k in models}
     return {
-        "case": name, "family": family, "batch": batch, "steps": steps, "repeats": repeats,
+        "case": name,
+        "family": family,
+        "batch": batch,
+        "steps": steps,
+        "repeats": repeats,
         "lecture_steps_s": statistics.median(rates["lecture"]),
         "torch_steps_s": statistics.median(rates["torch"]),
         "speed_ratio": statistics.median(a / b for a, b in zip(rates["lecture"], rates["torch"])),
-        "held_mb_lecture": mem["lecture"][0], "held_mb_torch": mem["torch"][0],
+        "held_mb_lecture": mem["lecture"][0],
+        "held_mb_torch": mem["torch"][0],
         "held_ratio": mem["lecture"][0] / mem["torch"][0] if mem["torch"][0] else math.nan,
-        "peak_mb_lecture": mem["lecture"][1], "peak_mb_torch": mem["torch"][1],
+        "peak_mb_lecture": mem["lecture"][1],
+        "peak_mb_torch": mem["torch"][1],
         "peak_ratio": mem["lecture"][1] / mem["torch"][1] if mem["torch"][1] else math.nan,
     }
 
 
 COLUMNS = [  # (header, result key, format)
-    ("case", "case", "{}"), ("batch", "batch", "{}"), ("steps x rounds", None, "{}"),
-    ("lecture steps/s", "lecture_steps_s", "{:.2f}"), ("torch steps/s", "torch_steps_s", "{:.2f}"),
+    ("case", "case", "{}"),
+    ("batch", "batch", "{}"),
+    ("steps x rounds", None, "{}"),
+    ("lecture steps/s", "lecture_steps_s", "{:.2f}"),
+    ("torch steps/s", "torch_steps_s", "{:.2f}"),
     ("speed L/T", "speed_ratio", "{:.2f}x"),
-    ("held MB L", "held_mb_lecture", "{:.1f}"), ("held MB T", "held_mb_torch", "{:.1f}"),
+    ("held MB L", "held_mb_lecture", "{:.1f}"),
+    ("held MB T", "held_mb_torch", "{:.1f}"),
     ("held L/T", "held_ratio", "{:.2f}x"),
-    ("peak MB L", "peak_mb_lecture", "{:.1f}"), ("peak MB T", "peak_mb_torch", "{:.1f}"),
+    ("peak MB L", "peak_mb_lecture", "{:.1f}"),
+    ("peak MB T", "peak_mb_torch", "{:.1f}"),
     ("peak L/T", "peak_ratio", "{:.2f}x"),
 ]
 
@@ -184,8 +195,9 @@ COLUMNS = [  # (header, result key, format)
 def format_table(results: list[dict[str, Any]]) -> str:
     rows = [[h for h, _, _ in COLUMNS]]
     for res in results:
-        rows.append([f"{res['steps']} x {res['repeats']}" if key is None else fmt.format(res[key])
-                     for _, key, fmt in COLUMNS])
+        rows.append(
+            [f"{res['steps']} x {res['repeats']}" if key is None else fmt.format(res[key]) for _, key, fmt in COLUMNS]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
@@ -214,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
 
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"torch {torch.__version__} | {device.type}: {device_name(device)} | load average {load}")
-    print("step = forward + BCE-with-logits + backward + SGD(momentum 0.9); ratios are lecture/torch; "
-          f"steps/s: median of {repeats} alternating rounds\n")
+    print(
+        "step = forward + BCE-with-logits + backward + SGD(momentum 0.9); ratios are lecture/torch; "
+        f"steps/s: median of {repeats} alternating rounds\n"
+    )
     results = []
     for name in cases:
         results.append(run_case(name, device, repeats, args.steps, args.quick))
@@ -223,8 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(results))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"torch": torch.__version__, "device": device_name(device), "load_average": load,
-                       "results": results}, f, indent=2)
+            json.dump(
+                {"torch": torch.__version__, "device": device_name(device), "load_average": load, "results": results},
+                f,
+                indent=2,
+            )
     return 0
 
 

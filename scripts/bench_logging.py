@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[tuple[float, float, float]]] = {"default": [], "off": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds + 1 if args.rounds else 0):
-            for mode in (("default", "off") if i % 2 == 0 else ("off", "default")):
+            for mode in ("default", "off") if i % 2 == 0 else ("off", "default"):
                 start, cpu = time.perf_counter(), time.process_time()
                 metrics = train(cfgs[mode], run_dir=Path(tmp) / f"{mode}{i}")
                 wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -62,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
                 if i:  # round 0 warms up (imports, allocator, caches)
                     results[mode].append((metrics["samples_per_s"], wall, cpu))
-                    print(f"round {i} logging={mode:7s} {metrics['samples_per_s']:8.0f} samples/s  "
-                          f"wall {wall:6.2f} s  cpu {cpu:6.2f} s", flush=True)
+                    print(
+                        f"round {i} logging={mode:7s} {metrics['samples_per_s']:8.0f} samples/s  "
+                        f"wall {wall:6.2f} s  cpu {cpu:6.2f} s",
+                        flush=True,
+                    )
     on, off = results["default"], results["off"]
     if not args.rounds:
         profile_hooks(train, cfgs["default"])
@@ -76,9 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         return statistics.median(r[k] for r in rows)
 
     cfg = cfgs["default"]
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device={cfg.device}, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, device={cfg.device}, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end"
+    )
     print(f"run: {' '.join([*BASE, *args.overrides])} (logging.every_n_steps={cfg.logging.every_n_steps})")
     print(f"medians of {args.rounds} rounds, logged vs unlogged:")
     print(f"  training throughput {med(on, 0):.0f} vs {med(off, 0):.0f} samples/s, paired ratio {ratio(0):.3f}")
@@ -102,7 +107,8 @@ def profile_hooks(train, cfg) -> None:
     cum: dict[str, tuple[int, float]] = {}
     for (file, _, name), (_, calls, _, cumtime, _) in stats.items():
         if file.endswith(("loggers/tensorboard.py", "loggers/base.py")) and name.startswith(
-                ("on_", "log_scalars", "_log_step", "close", "__init__")):
+            ("on_", "log_scalars", "_log_step", "close", "__init__")
+        ):
             cls = "TensorBoardLogger" if file.endswith("tensorboard.py") else "Loggers"
             cum[f"{cls}.{name}"] = (calls, cumtime)
         elif file.endswith("aelab/gradflow.py") and name in ("hook", "delta_hook"):

@@ -38,8 +38,17 @@ TRAIN = REPO / "scripts" / "train.py"
 def run_sweep(sweep_dir: Path, overrides: list[str], jobs: int, device: str) -> tuple[float, int, int, int]:
     """One multirun as a subprocess → (wall seconds, jobs completed, jobs found, exit status)."""
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
-    cmd = [sys.executable, str(TRAIN), "-m", *overrides, *launcher, f"device={device}",
-           "trainer.progress=false", "hydra.callbacks.report.enabled=false", f"hydra.sweep.dir={sweep_dir}"]
+    cmd = [
+        sys.executable,
+        str(TRAIN),
+        "-m",
+        *overrides,
+        *launcher,
+        f"device={device}",
+        "trainer.progress=false",
+        "hydra.callbacks.report.enabled=false",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -70,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     overrides = [f"experiment={args.preset}", *args.overrides]
     env_note = f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
-    print(f"sweep: {' '.join(overrides)} | device {device} | concurrent n_jobs={args.jobs} | "
-          f"{os.cpu_count()} CPUs, {env_note}", flush=True)
+    print(
+        f"sweep: {' '.join(overrides)} | device {device} | concurrent n_jobs={args.jobs} | "
+        f"{os.cpu_count()} CPUs, {env_note}",
+        flush=True,
+    )
 
     walls: dict[str, list[float]] = {"sequential": [], "concurrent": []}
     ratios: list[float] = []
@@ -85,14 +97,19 @@ def main(argv: list[str] | None = None) -> int:
                 wall, done, found, rc = run_sweep(Path(tmp) / f"{mode}{r}", overrides, jobs, device)
                 # a short sweep (a dead worker, an aborted multirun) would inflate jobs/min
                 if rc != 0 or found == 0 or done != found or (n_jobs_total and found != n_jobs_total):
-                    print(f"round {r + 1} {mode}: exit {rc}, {done} of {found} jobs completed"
-                          f"{f' (expected {n_jobs_total})' if n_jobs_total else ''}; stopping", file=sys.stderr)
+                    print(
+                        f"round {r + 1} {mode}: exit {rc}, {done} of {found} jobs completed"
+                        f"{f' (expected {n_jobs_total})' if n_jobs_total else ''}; stopping",
+                        file=sys.stderr,
+                    )
                     return 1
                 n_jobs_total = found
                 walls[mode].append(wall)
                 this_round[mode] = wall
-                print(f"round {r + 1} {mode:10s} {found} jobs in {wall:7.1f} s  "
-                      f"({60 * found / wall:6.1f} jobs/min)", flush=True)
+                print(
+                    f"round {r + 1} {mode:10s} {found} jobs in {wall:7.1f} s  ({60 * found / wall:6.1f} jobs/min)",
+                    flush=True,
+                )
             ratios.append(this_round["sequential"] / this_round["concurrent"])
 
     seq, conc = statistics.median(walls["sequential"]), statistics.median(walls["concurrent"])
@@ -100,12 +117,25 @@ def main(argv: list[str] | None = None) -> int:
     for label, wall in (("sequential", seq), (f"concurrent (n={args.jobs})", conc)):
         print(f"  {label:18s} {wall:7.1f} s  {60 * n_jobs_total / wall:6.1f} jobs/min")
     ratio = statistics.median(ratios)
-    print(f"  throughput ratio concurrent/sequential: {ratio:.2f}x, the median of the per-round ratios "
-          f"{', '.join(f'{x:.2f}' for x in ratios)}")
+    print(
+        f"  throughput ratio concurrent/sequential: {ratio:.2f}x, the median of the per-round ratios "
+        f"{', '.join(f'{x:.2f}' for x in ratios)}"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"overrides": overrides, "device": device, "jobs": args.jobs,
-                                         "n_jobs_total": n_jobs_total, "walls_s": walls, "ratios": ratios,
-                                         "ratio": ratio}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "overrides": overrides,
+                    "device": device,
+                    "jobs": args.jobs,
+                    "n_jobs_total": n_jobs_total,
+                    "walls_s": walls,
+                    "ratios": ratios,
+                    "ratio": ratio,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

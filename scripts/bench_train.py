@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import tempfile
 import time
@@ -115,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra", default="", help="extra overrides for A, comma-separated (e.g. trainer.cuda_graphs=true)")
     p.add_argument("--peak-tflops", type=float, default=None, help="device peak, for the fraction column")
     p.add_argument("--time-to-target", action="store_true")
-    p.add_argument("--target-preset", default="hinton2006_fast",
-                   help="experiment preset trained for --time-to-target (the hinton2006 MLP, fast recipe)")
+    p.add_argument(
+        "--target-preset",
+        default="hinton2006_fast",
+        help="experiment preset trained for --time-to-target (the hinton2006 MLP, fast recipe)",
+    )
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
@@ -132,8 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            base = CASES[case] + [f"device={device.type}", f"data.limit={args.samples}", "data.eval_limit=1000",
-                                  "trainer.epochs=1", "trainer.progress=false", "optimizer.schedule=none"]
+            base = CASES[case] + [
+                f"device={device.type}",
+                f"data.limit={args.samples}",
+                "data.eval_limit=1000",
+                "trainer.epochs=1",
+                "trainer.progress=false",
+                "optimizer.schedule=none",
+            ]
             cfg_a, cfg_b = compose(base + extra), compose(base)
             params = sum(p.numel() for p in build_model(to_config(cfg_b).model).parameters())
             a_runs, b_runs = [], []
@@ -142,21 +150,39 @@ def main(argv: list[str] | None = None) -> int:
                 b_runs.append(plain_loop(cfg_b, device, data.train_x))
             a, b = statistics.median(a_runs), statistics.median(b_runs)
             tflops = 6 * params * a / 1e12
-            rows.append({"case": case, "params": params, "batch": cfg_b.trainer.batch_size, "aelab_samples_s": a,
-                         "plain_samples_s": b, "ratio": a / b, "aelab_tflops": tflops,
-                         "fraction_of_peak": tflops / peak if peak else None})
-    print(f"\n{'case':<11} {'params':>10} {'batch':>5} {'aelab samples/s':>16} {'plain samples/s':>16} "
-          f"{'ratio':>6} {'TFLOP/s':>8} {'of peak':>8}")
+            rows.append(
+                {
+                    "case": case,
+                    "params": params,
+                    "batch": cfg_b.trainer.batch_size,
+                    "aelab_samples_s": a,
+                    "plain_samples_s": b,
+                    "ratio": a / b,
+                    "aelab_tflops": tflops,
+                    "fraction_of_peak": tflops / peak if peak else None,
+                }
+            )
+    print(
+        f"\n{'case':<11} {'params':>10} {'batch':>5} {'aelab samples/s':>16} {'plain samples/s':>16} "
+        f"{'ratio':>6} {'TFLOP/s':>8} {'of peak':>8}"
+    )
     for r in rows:
         frac = f"{r['fraction_of_peak']:.2%}" if r["fraction_of_peak"] is not None else "n/a"
-        print(f"{r['case']:<11} {r['params']:>10,} {r['batch']:>5} {r['aelab_samples_s']:>16,.0f} "
-              f"{r['plain_samples_s']:>16,.0f} {r['ratio']:>6.3f} {r['aelab_tflops']:>8.3f} {frac:>8}")
+        print(
+            f"{r['case']:<11} {r['params']:>10,} {r['batch']:>5} {r['aelab_samples_s']:>16,.0f} "
+            f"{r['plain_samples_s']:>16,.0f} {r['ratio']:>6.3f} {r['aelab_tflops']:>8.3f} {frac:>8}"
+        )
     result = {"device": name, "torch": torch.__version__, "extra": extra, "rows": rows}
     if args.time_to_target:
-        result["time_to_target"] = {"preset": args.target_preset, "extra": extra,
-                                    **time_to_target(device.type, args.target_preset, extra)}
-        print(f"\nexperiment={args.target_preset} {' '.join(extra)} to test sq_err_per_image <= 5.0: "
-              f"{result['time_to_target']}")
+        result["time_to_target"] = {
+            "preset": args.target_preset,
+            "extra": extra,
+            **time_to_target(device.type, args.target_preset, extra),
+        }
+        print(
+            f"\nexperiment={args.target_preset} {' '.join(extra)} to test sq_err_per_image <= 5.0: "
+            f"{result['time_to_target']}"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0

@@ -73,19 +73,31 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CATEGORIES: tuple[str, ...] = (
-    "crash", "signals", "corruption", "data", "security", "directory reuse", "sweeps", "bad inputs", "disk full",
+    "crash",
+    "signals",
+    "corruption",
+    "data",
+    "security",
+    "directory reuse",
+    "sweeps",
+    "bad inputs",
+    "disk full",
 )
 MNIST_FILES: tuple[str, ...] = (
-    "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
 )
 TRAIN_TIMEOUT = 180.0  # seconds for one training process (they take ~5-15 s here)
-QUICK_TIMEOUT = 60.0   # seconds for a command that should be refused or do nothing
+QUICK_TIMEOUT = 60.0  # seconds for a command that should be refused or do nothing
 SWEEP_TIMEOUT = 300.0
 TAG_VAR = "AELAB_FB_TAG"
 SECRET_VAR = "AELAB_FB_SECRET"
@@ -95,6 +107,7 @@ FORBIDDEN_IN_REFUSAL = ("Traceback", "HYDRA_FULL_ERROR", "object_type")
 # --------------------------------------------------------------------------------------------
 # outcomes
 # --------------------------------------------------------------------------------------------
+
 
 class Fail(Exception):
     """The contract did not hold; the message is the one-line reason."""
@@ -110,7 +123,7 @@ def need(cond: bool, reason: str) -> None:
         raise Fail(reason)
 
 
-def need_job(cond: bool, job: "Job", reason: str) -> None:
+def need_job(cond: bool, job: Job, reason: str) -> None:
     """Like ``need``; on failure also say how ``job`` ended (it is given 5 s, then killed)."""
     if not cond:
         raise Fail(f"{reason} ({job.wait(5).describe()})")
@@ -132,6 +145,7 @@ def short(text: str, n: int = 150) -> str:
 # configurations
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RunCfg:
     """A named set of overrides for one tiny CPU run, and its number of epochs."""
@@ -146,8 +160,11 @@ class RunCfg:
 
 
 BASE: tuple[str, ...] = (
-    "device=cpu", "logging=off", "trainer.progress=false",
-    "data.eval_limit=256", "trainer.batch_size=64",
+    "device=cpu",
+    "logging=off",
+    "trainer.progress=false",
+    "data.eval_limit=256",
+    "trainer.batch_size=64",
 )
 # ~8 s end to end, of which start-up ~3 s and data loading ~2.5 s, training ~0.2 s
 TINY = RunCfg("tiny", BASE + ("data.limit=512", "trainer.epochs=2", "model.width=16", "depth=2"), 2)
@@ -157,14 +174,19 @@ LONG = RunCfg("long", BASE + ("data.limit=6000", "trainer.epochs=6", "model.widt
 HOLD = RunCfg("hold", BASE + ("data.limit=6000", "trainer.epochs=40", "model.width=32", "depth=2"), 40)
 # base for bad-input cases: if a bad value is wrongly accepted the run is still short
 BAD_BASE: tuple[str, ...] = (
-    "device=cpu", "logging=off", "trainer.progress=false",
-    "data.limit=256", "data.eval_limit=128", "trainer.epochs=1",
+    "device=cpu",
+    "logging=off",
+    "trainer.progress=false",
+    "data.limit=256",
+    "data.eval_limit=128",
+    "trainer.epochs=1",
 )
 
 
 # --------------------------------------------------------------------------------------------
 # processes
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -204,7 +226,7 @@ def proc_table() -> dict[int, tuple[int, int]]:
                 stat = f.read().decode(errors="replace")
         except OSError:
             continue
-        rest = stat[stat.rfind(")") + 2:].split()  # state ppid pgrp ...
+        rest = stat[stat.rfind(")") + 2 :].split()  # state ppid pgrp ...
         try:
             table[int(entry)] = (int(rest[1]), int(rest[2]))
         except (IndexError, ValueError):
@@ -266,8 +288,16 @@ def rss_mb(pid: int) -> float:
 class Job:
     """A subprocess in its own process group, with stdout/stderr captured to files."""
 
-    def __init__(self, ctx: "Ctx", argv: list[str], cwd: Path, env: dict[str, str], io_dir: Path, label: str,
-                 rss_limit_mb: float | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Ctx,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        io_dir: Path,
+        label: str,
+        rss_limit_mb: float | None = None,
+    ) -> None:
         self.ctx = ctx
         self.argv = argv
         self.label = label
@@ -276,8 +306,9 @@ class Job:
         self.out_path = io_dir / f"{label}.out"
         self.err_path = io_dir / f"{label}.err"
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
+            )
         self.t0 = time.monotonic()
         self.result: Result | None = None
         ctx.register(self)
@@ -331,8 +362,9 @@ class Job:
             time.sleep(0.02)
         seconds = time.monotonic() - self.t0
         self.ctx.kill_group_members(self.pid)  # e.g. joblib workers left behind by a dead sweep
-        self.result = Result(self.argv, self.proc.returncode, _read(self.out_path), _read(self.err_path), seconds,
-                             timed_out, rss_hit)
+        self.result = Result(
+            self.argv, self.proc.returncode, _read(self.out_path), _read(self.err_path), seconds, timed_out, rss_hit
+        )
         self.ctx.unregister(self)
         return self.result
 
@@ -450,9 +482,9 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise Fail(f"{path.name} missing")
+        raise Fail(f"{path.name} missing") from None
     except (ValueError, OSError) as err:
-        raise Fail(f"{path.name} unreadable: {short(str(err), 60)}")
+        raise Fail(f"{path.name} unreadable: {short(str(err), 60)}") from None
     need(isinstance(data, dict), f"{path.name} is not an object")
     return data
 
@@ -488,6 +520,7 @@ def fill_disk(directory: Path, cap_mb: int = 256) -> Path:
 # the battery's context: references, processes, mounts
 # --------------------------------------------------------------------------------------------
 
+
 class Ctx:
     """Shared state: paths, environment, cached reference runs, live processes and mounts."""
 
@@ -507,10 +540,16 @@ class Ctx:
         env = dict(os.environ)
         for var in ("HYDRA_FULL_ERROR", SECRET_VAR, "PYTHONSTARTUP"):
             env.pop(var, None)
-        env.update({
-            "AELAB_DATA_DIR": str(data_dir), "AELAB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            TAG_VAR: self.tag, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo / "src"), env.get("PYTHONPATH")])),
-        })
+        env.update(
+            {
+                "AELAB_DATA_DIR": str(data_dir),
+                "AELAB_OFFLINE": "1",
+                "OMP_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1",
+                TAG_VAR: self.tag,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(repo / "src"), env.get("PYTHONPATH")])),
+            }
+        )
         self.env = env
 
     # processes ---------------------------------------------------------------------------
@@ -560,8 +599,12 @@ class Ctx:
     def mount_tmpfs(self, where: Path, size: str) -> None:
         """Mount a tmpfs of ``size`` (e.g. "16m", "900k") at ``where``; Skip when not permitted."""
         where.mkdir(parents=True, exist_ok=True)
-        res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)],
-                             capture_output=True, text=True, timeout=30)
+        res = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if res.returncode != 0:
             raise Skip(f"mount -t tmpfs failed: {short(res.stderr or res.stdout, 80)}")
         with self._lock:
@@ -571,8 +614,9 @@ class Ctx:
 
     def remount(self, where: Path, size: str) -> None:
         """Resize the tmpfs at ``where`` (frees space for a resume)."""
-        res = subprocess.run(["mount", "-o", f"remount,size={size}", str(where)], capture_output=True, text=True,
-                             timeout=30)
+        res = subprocess.run(
+            ["mount", "-o", f"remount,size={size}", str(where)], capture_output=True, text=True, timeout=30
+        )
         if res.returncode != 0:
             raise Skip(f"could not grow the tmpfs: {short(res.stderr, 80)}")
 
@@ -606,15 +650,25 @@ class Ctx:
                     self._refs[key] = Fail(f"reference '{key}': {err}")
                 except Skip:
                     raise
-                except Exception as err:  # noqa: BLE001 - the battery must not crash
-                    self._refs[key] = Fail(f"reference '{key}': battery error {type(err).__name__}: {short(str(err), 80)}")
+                except Exception as err:
+                    self._refs[key] = Fail(
+                        f"reference '{key}': battery error {type(err).__name__}: {short(str(err), 80)}"
+                    )
             value = self._refs[key]
         if isinstance(value, Fail):
             raise Fail(str(value))
         return value
 
-    def start(self, script: str, args: Sequence[str], cwd: Path, io_dir: Path, label: str,
-              env_extra: dict[str, str] | None = None, rss_limit_mb: float | None = None) -> Job:
+    def start(
+        self,
+        script: str,
+        args: Sequence[str],
+        cwd: Path,
+        io_dir: Path,
+        label: str,
+        env_extra: dict[str, str] | None = None,
+        rss_limit_mb: float | None = None,
+    ) -> Job:
         """Start ``scripts/<script>.py args`` in ``cwd``."""
         env = dict(self.env)
         env.update(env_extra or {})
@@ -623,6 +677,7 @@ class Ctx:
 
     def reference(self, cfg: RunCfg) -> Path:
         """A completed, uninterrupted run of ``cfg`` (trained once, then shared read-only)."""
+
         def build() -> Path:
             base = self.root / "refs"
             run_dir = base / cfg.name
@@ -632,6 +687,7 @@ class Ctx:
             problem = completed_problem(run_dir, cfg.epochs)
             need(problem is None, f"not a completed run: {problem}")
             return run_dir
+
         return self._memo(cfg.name, build)
 
     def reference_test(self, cfg: RunCfg) -> dict[str, Any]:
@@ -640,12 +696,21 @@ class Ctx:
 
     def interrupted(self) -> Path:
         """A LONG run killed with -9 early in epoch 2 (its first best.pt and last.pt written)."""
+
         def build() -> Path:
             base = self.root / "refs"
             run_dir = base / "long_interrupted"
-            job = self.start("train", [*LONG.overrides, f"hydra.run.dir={run_dir}"], base, base / "io", "long_interrupted")
-            ok = poll_until(job, lambda: (run_dir / "checkpoints" / "last.pt").exists()
-                            and (run_dir / "checkpoints" / "best.pt").exists(), TRAIN_TIMEOUT, interval=0.003)
+            job = self.start(
+                "train", [*LONG.overrides, f"hydra.run.dir={run_dir}"], base, base / "io", "long_interrupted"
+            )
+            ok = poll_until(
+                job,
+                lambda: (
+                    (run_dir / "checkpoints" / "last.pt").exists() and (run_dir / "checkpoints" / "best.pt").exists()
+                ),
+                TRAIN_TIMEOUT,
+                interval=0.003,
+            )
             time.sleep(0.12)  # let epoch 1's bookkeeping finish: this reference is "killed in epoch 2"
             res = job.kill9()
             need(ok, f"no checkpoint before the run ended ({res.describe()})")
@@ -657,21 +722,29 @@ class Ctx:
                     status = None
                 need(status != "completed", "the run completed before it could be killed")
             return run_dir
+
         return self._memo("long_interrupted", build)
 
     def sweep_reference(self) -> Path:
         """A completed 2-job sweep (``-m depth=1,2`` of TINY, basic launcher)."""
+
         def build() -> Path:
             base = self.root / "refs"
             sweep_dir = base / "sweep"
-            job = self.start("train", ["-m", *SWEEP_GRID, *TINY.without("depth"), f"hydra.sweep.dir={sweep_dir}"],
-                             base, base / "io", "sweep")
+            job = self.start(
+                "train",
+                ["-m", *SWEEP_GRID, *TINY.without("depth"), f"hydra.sweep.dir={sweep_dir}"],
+                base,
+                base / "io",
+                "sweep",
+            )
             res = job.wait(SWEEP_TIMEOUT)
             need(res.rc == 0, f"sweep failed ({res.describe()})")
             for num in ("0", "1"):
                 problem = completed_problem(sweep_dir / num, TINY.epochs)
                 need(problem is None, f"job {num}: {problem}")
             return sweep_dir
+
         return self._memo("sweep", build)
 
     def can_mount(self) -> None:
@@ -735,12 +808,14 @@ def wait_writes(job: Job, path: Path, count: int, timeout: float = TRAIN_TIMEOUT
             seen[0] = state
             changes[0] += 1
         return changes[0] >= count
+
     return poll_until(job, changed, timeout, interval=0.003)
 
 
 # --------------------------------------------------------------------------------------------
 # checks
 # --------------------------------------------------------------------------------------------
+
 
 def completed_problem(run_dir: Path, epochs: int, ref_test: dict[str, Any] | None = None) -> str | None:
     """What is wrong with ``run_dir`` as a completed run of ``epochs`` epochs (None: nothing)."""
@@ -790,8 +865,9 @@ def refusal_problem(res: Result, names: Sequence[str | tuple[str, ...]] = ()) ->
     return None
 
 
-def expect_refused(res: Result, before: dict[str, Entry], after: dict[str, Entry],
-                   names: Sequence[str | tuple[str, ...]] = ()) -> str:
+def expect_refused(
+    res: Result, before: dict[str, Entry], after: dict[str, Entry], names: Sequence[str | tuple[str, ...]] = ()
+) -> str:
     """Fail unless ``res`` is a one-line refusal that changed nothing; return the held reason."""
     problem = refusal_problem(res, names)
     diffs = snapshot_diff(before, after)
@@ -813,8 +889,9 @@ def mode_problem(run_dir: Path) -> str | None:
     if not modes:
         return "no run files found"
     if len(modes) > 1:
-        return "modes differ: " + ", ".join(f"{m} ({', '.join(v[:2])}{'...' if len(v) > 2 else ''})"
-                                            for m, v in sorted(modes.items()))
+        return "modes differ: " + ", ".join(
+            f"{m} ({', '.join(v[:2])}{'...' if len(v) > 2 else ''})" for m, v in sorted(modes.items())
+        )
     return None
 
 
@@ -822,10 +899,11 @@ def mode_problem(run_dir: Path) -> str | None:
 # a case's view
 # --------------------------------------------------------------------------------------------
 
+
 class Case:
     """One case's sandbox: ``work`` (its cwd and every file it touches) and ``io`` (captured output)."""
 
-    def __init__(self, ctx: Ctx, spec: "CaseSpec", base: Path) -> None:
+    def __init__(self, ctx: Ctx, spec: CaseSpec, base: Path) -> None:
         self.ctx = ctx
         self.spec = spec
         self.work = base / "work"
@@ -840,13 +918,24 @@ class Case:
         self._n += 1
         return f"{self._n:02d}-{what}"
 
-    def start(self, script: str, args: Sequence[str], env_extra: dict[str, str] | None = None,
-              rss_limit_mb: float | None = None) -> Job:
+    def start(
+        self,
+        script: str,
+        args: Sequence[str],
+        env_extra: dict[str, str] | None = None,
+        rss_limit_mb: float | None = None,
+    ) -> Job:
         """Start ``scripts/<script>.py args`` in the background, in ``work``."""
         return self.ctx.start(script, args, self.work, self.io, self._label(script), env_extra, rss_limit_mb)
 
-    def cli(self, script: str, args: Sequence[str], timeout: float = TRAIN_TIMEOUT,
-            env_extra: dict[str, str] | None = None, rss_limit_mb: float | None = None) -> Result:
+    def cli(
+        self,
+        script: str,
+        args: Sequence[str],
+        timeout: float = TRAIN_TIMEOUT,
+        env_extra: dict[str, str] | None = None,
+        rss_limit_mb: float | None = None,
+    ) -> Result:
         """Run ``scripts/<script>.py args`` to the end (killed after ``timeout`` s)."""
         return self.start(script, args, env_extra, rss_limit_mb).wait(timeout)
 
@@ -859,8 +948,9 @@ class Case:
         """``train`` in the background."""
         return self.start("train", [*cfg.overrides, *extra, f"hydra.run.dir={run_dir}"])
 
-    def resume(self, run_dir: Path, *extra: str, timeout: float = TRAIN_TIMEOUT,
-               env_extra: dict[str, str] | None = None) -> Result:
+    def resume(
+        self, run_dir: Path, *extra: str, timeout: float = TRAIN_TIMEOUT, env_extra: dict[str, str] | None = None
+    ) -> Result:
         """``train.py resume=<run_dir> [extra]`` as a user types it (no hydra.run.dir)."""
         return self.cli("train", [f"resume={run_dir}", *extra], timeout, env_extra)
 
@@ -899,6 +989,7 @@ class Case:
 # registry
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass
 class CaseSpec:
     category: str
@@ -913,26 +1004,31 @@ class CaseSpec:
 CASES: list[CaseSpec] = []
 
 
-def register(category: str, name: str, func: Callable[[Case], str], quick: bool = False, slots: int = 1,
-             extended: bool = False) -> None:
+def register(
+    category: str, name: str, func: Callable[[Case], str], quick: bool = False, slots: int = 1, extended: bool = False
+) -> None:
     """Add a case: ``quick`` ones form --quick, ``extended`` ones run only with --extended."""
     assert category in CATEGORIES, category
     assert not (quick and extended), name
     CASES.append(CaseSpec(category, name, func, quick, slots, (func.__doc__ or "").strip(), extended))
 
 
-def case(category: str, quick: bool = False, slots: int = 1,
-         extended: bool = False) -> Callable[[Callable[[Case], str]], Callable[[Case], str]]:
+def case(
+    category: str, quick: bool = False, slots: int = 1, extended: bool = False
+) -> Callable[[Callable[[Case], str]], Callable[[Case], str]]:
     """Decorator: register ``func`` as case ``category/<func name>``."""
+
     def deco(func: Callable[[Case], str]) -> Callable[[Case], str]:
         register(category, func.__name__, func, quick, slots, extended)
         return func
+
     return deco
 
 
 # ============================================================================================
 # crash: kill -9 and the checkpoint as the source of truth
 # ============================================================================================
+
 
 def _kill9_random(seed: int) -> Callable[[Case], str]:
     def run(c: Case) -> str:
@@ -946,8 +1042,11 @@ def _kill9_random(seed: int) -> Callable[[Case], str]:
         c.resume_to_completion(run_dir, LONG)
         state = "after the run had ended" if finished else "mid-run"
         return f"killed {delay:.2f} s after the first checkpoint ({state}); resume completed identically"
-    run.__doc__ = (f"kill -9 a LONG run a seeded random time (seed {seed}, 0-2.2 s) after its first checkpoint; "
-                   "resume= completes with history 1..N and bit-identical test metrics.")
+
+    run.__doc__ = (
+        f"kill -9 a LONG run a seeded random time (seed {seed}, 0-2.2 s) after its first checkpoint; "
+        "resume= completes with history 1..N and bit-identical test metrics."
+    )
     return run
 
 
@@ -962,8 +1061,11 @@ def kill9_before_first_checkpoint(c: Case) -> str:
     is nothing to resume), a fresh run of the same config in that dir does."""
     run_dir = c.work / "run"
     job = c.start_train(LONG, run_dir)
-    need_job(poll_until(job, lambda: (run_dir / ".hydra").exists() or (run_dir / "train.log").exists(), TRAIN_TIMEOUT),
-             job, "run dir never appeared")
+    need_job(
+        poll_until(job, lambda: (run_dir / ".hydra").exists() or (run_dir / "train.log").exists(), TRAIN_TIMEOUT),
+        job,
+        "run dir never appeared",
+    )
     time.sleep(0.8)
     had_ckpt = (run_dir / "checkpoints" / "last.pt").exists()
     job.kill9()
@@ -977,8 +1079,10 @@ def kill9_before_first_checkpoint(c: Case) -> str:
     refused = refusal_problem(res)
     need(refused is None, f"resume neither completed nor refused cleanly: {refused}")
     fresh = c.train(LONG, run_dir)
-    need(fresh.rc == 0, f"resume refused ({short(res.err_lines[0], 70)}) and a fresh run in the dir too: "
-         f"{fresh.describe()}")
+    need(
+        fresh.rc == 0,
+        f"resume refused ({short(res.err_lines[0], 70)}) and a fresh run in the dir too: {fresh.describe()}",
+    )
     problem = completed_problem(run_dir, LONG.epochs, ref_test)
     need(problem is None, f"fresh run after the refused resume: {problem}")
     return "resume refused (nothing to resume) and a fresh run in the same dir completed identically" + note
@@ -993,9 +1097,14 @@ def _kill9_after_write(k: int) -> Callable[[Case], str]:
         job.kill9()
         need(ok, f"only saw fewer than {k} writes of last.pt before the run ended")
         c.resume_to_completion(run_dir, LONG)
-        return f"killed right after write #{k} of last.pt{'' if alive else ' (run had already ended)'}; resume identical"
-    run.__doc__ = (f"poll checkpoints/last.pt every 3 ms and kill -9 right after its write #{k}; resume= completes "
-                   "with history 1..N and bit-identical test metrics.")
+        return (
+            f"killed right after write #{k} of last.pt{'' if alive else ' (run had already ended)'}; resume identical"
+        )
+
+    run.__doc__ = (
+        f"poll checkpoints/last.pt every 3 ms and kill -9 right after its write #{k}; resume= completes "
+        "with history 1..N and bit-identical test metrics."
+    )
     return run
 
 
@@ -1074,8 +1183,10 @@ def failed_attempts_keep_completed(c: Case) -> str:
     attempts: list[tuple[str, Callable[[], Result]]] = [
         ("fresh run in its dir", lambda: c.train(TINY, run_dir, timeout=QUICK_TIMEOUT + 30)),
         ("resume with model.width=32", lambda: c.resume(run_dir, "model.width=32", timeout=QUICK_TIMEOUT + 30)),
-        ("skip_done with depth=3", lambda: c.train(TINY.without("depth"), run_dir, "depth=3", "skip_done=true",
-                                                   timeout=QUICK_TIMEOUT + 30)),
+        (
+            "skip_done with depth=3",
+            lambda: c.train(TINY.without("depth"), run_dir, "depth=3", "skip_done=true", timeout=QUICK_TIMEOUT + 30),
+        ),
     ]
     for what, attempt in attempts:
         attempt()
@@ -1091,6 +1202,7 @@ def failed_attempts_keep_completed(c: Case) -> str:
 # ============================================================================================
 # signals
 # ============================================================================================
+
 
 def _signal_during_training(sig: int, group: bool) -> Callable[[Case], str]:
     name = signal.Signals(sig).name
@@ -1109,8 +1221,11 @@ def _signal_during_training(sig: int, group: bool) -> Callable[[Case], str]:
         need(status == "interrupted", f"status {status!r} after {name}, not 'interrupted'")
         c.resume_to_completion(run_dir, LONG)
         return f"{name} -> rc {res.rc}, interrupted; resume identical"
-    run.__doc__ = (f"{name} to the {'process group' if group else 'process'} mid-training: exit non-zero, status "
-                   "interrupted, resume= completes bit-identically to an uninterrupted run.")
+
+    run.__doc__ = (
+        f"{name} to the {'process group' if group else 'process'} mid-training: exit non-zero, status "
+        "interrupted, resume= completes bit-identically to an uninterrupted run."
+    )
     return run
 
 
@@ -1154,10 +1269,15 @@ def _sigint_at_startup(delay: float | None, sig: int = signal.SIGINT) -> Callabl
         res = job.wait(60)
         need(ran, "the process had already ended")
         need(not res.timed_out, f"did not exit within 60 s of {name}")
-        need("Traceback" not in res.stderr, f"{name} at {d:.2f} s printed a traceback (last line: "
-             f"{short(res.err_lines[-1] if res.err_lines else '', 70)})")
+        need(
+            "Traceback" not in res.stderr,
+            f"{name} at {d:.2f} s printed a traceback (last line: "
+            f"{short(res.err_lines[-1] if res.err_lines else '', 70)})",
+        )
         return f"{name} at {d:.2f} s: rc {res.rc}, no traceback"
-    run.__doc__ = f"{name} {'%.1f s' % delay if delay is not None else 'a seeded 0.2-3 s'} after launch (start-up): no Python traceback on stderr."
+
+    when = f"{delay:.1f} s" if delay is not None else "a seeded 0.2-3 s"
+    run.__doc__ = f"{name} {when} after launch (start-up): no Python traceback on stderr."
     return run
 
 
@@ -1173,8 +1293,10 @@ def sigint_while_loading_data(c: Case) -> str:
     non-zero without a traceback, and resume= then completes bit-identically."""
     run_dir = c.work / "run"
     job = c.start_train(LONG, run_dir)
-    need(poll_until(job, lambda: (run_dir / ".hydra").exists() or (run_dir / "train.log").exists(), TRAIN_TIMEOUT),
-         "run dir never appeared")
+    need(
+        poll_until(job, lambda: (run_dir / ".hydra").exists() or (run_dir / "train.log").exists(), TRAIN_TIMEOUT),
+        "run dir never appeared",
+    )
     time.sleep(0.5)
     job.send(signal.SIGINT)
     res = job.wait(60)
@@ -1202,8 +1324,11 @@ def _damaged_evaluate(which: str, how: str) -> Callable[[Case], str]:
         before = c.snap()
         res = c.evaluate(run_dir, *(["--which", "last"] if which == "last" else []))
         return expect_refused(res, before, c.snap(), [f"{which}.pt"])
-    run.__doc__ = (f"{how} checkpoints/{which}.pt of a completed run: evaluate.py exits non-zero with one line "
-                   f"naming {which}.pt and writes nothing (never a number with exit 0).")
+
+    run.__doc__ = (
+        f"{how} checkpoints/{which}.pt of a completed run: evaluate.py exits non-zero with one line "
+        f"naming {which}.pt and writes nothing (never a number with exit 0)."
+    )
     return run
 
 
@@ -1214,8 +1339,11 @@ def _damaged_resume(which: str, how: str) -> Callable[[Case], str]:
         before = c.snap()
         res = c.resume(run_dir, timeout=QUICK_TIMEOUT + 30)
         return expect_refused(res, before, c.snap(), [f"{which}.pt"])
-    run.__doc__ = (f"{how} checkpoints/{which}.pt of an interrupted run: resume= exits non-zero with one line "
-                   f"naming {which}.pt and changes nothing.")
+
+    run.__doc__ = (
+        f"{how} checkpoints/{which}.pt of an interrupted run: resume= exits non-zero with one line "
+        f"naming {which}.pt and changes nothing."
+    )
     return run
 
 
@@ -1244,8 +1372,11 @@ def _garbage_metrics(interrupted: bool) -> Callable[[Case], str]:
         problem = refusal_problem(res)
         need(problem is None, f"refused badly: {problem}")
         return f"refused: {short(res.err_lines[0], 90)}"
-    run.__doc__ = (f"metrics.json of a{'n interrupted' if interrupted else ' completed'} run replaced by '{{not json' "
-                   "then resume=: either one line and non-zero, or a correct rebuild; never a traceback.")
+
+    run.__doc__ = (
+        f"metrics.json of a{'n interrupted' if interrupted else ' completed'} run replaced by '{{not json' "
+        "then resume=: either one line and non-zero, or a correct rebuild; never a traceback."
+    )
     return run
 
 
@@ -1256,6 +1387,7 @@ register("corruption", "garbage_metrics_resume_completed", _garbage_metrics(Fals
 # ============================================================================================
 # data: a damaged copy of MNIST
 # ============================================================================================
+
 
 def mnist_copy(c: Case) -> Path:
     """Copy MNIST/raw into the case (writable); return the data.root to pass."""
@@ -1276,8 +1408,18 @@ def set_magic(path: Path) -> None:
 
 
 WHAT_WRONG: dict[str, tuple[str, ...]] = {
-    "bytes": ("checksum", "hash", "sha", "md5", "corrupt", "mismatch", "does not match", "modified", "damaged",
-              "integrity"),
+    "bytes": (
+        "checksum",
+        "hash",
+        "sha",
+        "md5",
+        "corrupt",
+        "mismatch",
+        "does not match",
+        "modified",
+        "damaged",
+        "integrity",
+    ),
     "truncated": ("truncat", "size", "short", "bytes", "expected", "incomplete", "corrupt", "length", "empty"),
     "magic": ("magic",),
     "missing": ("missing", "not found", "no such", "does not exist"),
@@ -1303,8 +1445,11 @@ def _bad_mnist(file: str, how: str, kind: str) -> Callable[[Case], str]:
         res = c.train(TINY, c.work / "run", f"data.root={root}", timeout=QUICK_TIMEOUT + 60)
         need(not DOWNLOAD_CLAIM.search(res.output), "says the download failed although nothing was downloaded")
         return expect_refused(res, before, c.snap(), [file, WHAT_WRONG[kind]])
-    run.__doc__ = (f"MNIST copy with {file} {how}: training refuses with one line naming {file} and what is wrong "
-                   "(never 'download failed'), and creates no run dir.")
+
+    run.__doc__ = (
+        f"MNIST copy with {file} {how}: training refuses with one line naming {file} and what is wrong "
+        "(never 'download failed'), and creates no run dir."
+    )
     return run
 
 
@@ -1320,6 +1465,7 @@ register("data", "test_images_missing", _bad_mnist("t10k-images-idx3-ubyte", "de
 # ============================================================================================
 # security
 # ============================================================================================
+
 
 class _Payload:
     """Unpickling this runs a shell command (the malicious checkpoint)."""
@@ -1337,7 +1483,8 @@ _TORCH_LOCK = threading.Lock()
 def _torch() -> Any:
     """torch, imported on first use (only the security cases need it)."""
     with _TORCH_LOCK:
-        import torch  # noqa: PLC0415
+        import torch
+
         return torch
 
 
@@ -1353,7 +1500,7 @@ def _malicious(which: str, fmt: str) -> Callable[[Case], str]:
             torch = _torch()
             try:
                 ck = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception:  # noqa: BLE001 - a format we cannot read: ship the bare payload
+            except Exception:
                 ck = {}
             if not isinstance(ck, dict):
                 ck = {"state": ck}
@@ -1369,10 +1516,13 @@ def _malicious(which: str, fmt: str) -> Callable[[Case], str]:
         need(not marker.exists(), "THE PAYLOAD RAN (os.system executed while loading the checkpoint)")
         need(not WEIGHTS_ONLY_ADVICE.search(res.output), "output advises weights_only=False")
         return expect_refused(res, before, c.snap())
+
     tool = "resume=" if which == "last" else "evaluate.py"
-    run.__doc__ = (f"{which}.pt replaced by a {'torch zip' if fmt == 'zip' else 'plain pickle'} checkpoint whose "
-                   f"pickle calls os.system: {tool} refuses with one line, never advises weights_only=False, and "
-                   "the payload never runs.")
+    run.__doc__ = (
+        f"{which}.pt replaced by a {'torch zip' if fmt == 'zip' else 'plain pickle'} checkpoint whose "
+        f"pickle calls os.system: {tool} refuses with one line, never advises weights_only=False, and "
+        "the payload never runs."
+    )
     return run
 
 
@@ -1402,10 +1552,16 @@ def _symlinked_log(kind: str) -> Callable[[Case], str]:
         need(not diffs, f"the file outside the run dir was written through the symlink ({res.describe()})")
         need(not res.timed_out, "timed out")
         return f"outside file untouched (rc {res.rc})"
-    what = {"fresh": "an empty dir holding only", "interrupted": "an interrupted run with",
-            "completed": "a completed run with"}[kind]
-    run.__doc__ = (f"{what} a train.log that is a symlink to a file outside the run dir: "
-                   f"{'a fresh run' if kind == 'fresh' else 'resume='} never writes to that file.")
+
+    what = {
+        "fresh": "an empty dir holding only",
+        "interrupted": "an interrupted run with",
+        "completed": "a completed run with",
+    }[kind]
+    run.__doc__ = (
+        f"{what} a train.log that is a symlink to a file outside the run dir: "
+        f"{'a fresh run' if kind == 'fresh' else 'resume='} never writes to that file."
+    )
     return run
 
 
@@ -1443,8 +1599,10 @@ def _secret(tool: str) -> Callable[[Case], str]:
         for path in sorted((run_dir / "checkpoints").glob("*.pt")):
             try:
                 ck = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception as err:  # noqa: BLE001
-                raise Skip(f"{path.name} not loadable with torch.load(weights_only=True): {short(str(err), 60)}")
+            except Exception as err:
+                raise Skip(
+                    f"{path.name} not loadable with torch.load(weights_only=True): {short(str(err), 60)}"
+                ) from None
             if plant(ck, "${oc.env:" + SECRET_VAR + "}"):
                 torch.save(ck, path)
                 planted += 1
@@ -1456,9 +1614,12 @@ def _secret(tool: str) -> Callable[[Case], str]:
         need(not leaks, f"the secret was resolved and written to {leaks[0]}" if leaks else "")
         need(secret not in res.output, "the secret was resolved and printed")
         return f"${{oc.env:...}} never resolved (rc {res.rc})"
-    run.__doc__ = (f"plant data.root='${{oc.env:{SECRET_VAR}}}' in the checkpoints' stored config and run "
-                   f"{'resume=' if tool == 'resume' else 'evaluate.py'} with that variable set: its value appears "
-                   "in no file written and in no output.")
+
+    run.__doc__ = (
+        f"plant data.root='${{oc.env:{SECRET_VAR}}}' in the checkpoints' stored config and run "
+        f"{'resume=' if tool == 'resume' else 'evaluate.py'} with that variable set: its value appears "
+        "in no file written and in no output."
+    )
     return run
 
 
@@ -1496,6 +1657,7 @@ def permission_modes_sweep_job(c: Case) -> str:
 # ============================================================================================
 # directory reuse, locks, skip_done
 # ============================================================================================
+
 
 @case("directory reuse")
 def fresh_run_in_completed_dir(c: Case) -> str:
@@ -1539,24 +1701,38 @@ def _second_process(kind: str) -> Callable[[Case], str]:
         a_alive = a.alive()
         ra = a.wait(TRAIN_TIMEOUT)
         problem = refusal_problem(rb)
-        need(a_alive, f"the second process was not refused at once: it ended after the first run "
-             f"({rb.seconds:.1f} s; {problem or 'then exit 0'})")
+        need(
+            a_alive,
+            f"the second process was not refused at once: it ended after the first run "
+            f"({rb.seconds:.1f} s; {problem or 'then exit 0'})",
+        )
         need(problem is None, f"second process: {problem}")
         need(ra.rc == 0, f"the first run was disturbed: {ra.describe()}")
-        need(completed_problem(run_dir, HOLD.epochs) is None, "first run: " + str(completed_problem(run_dir, HOLD.epochs)))
-        overrides = (run_dir / ".hydra" / "overrides.yaml")
+        need(
+            completed_problem(run_dir, HOLD.epochs) is None,
+            "first run: " + str(completed_problem(run_dir, HOLD.epochs)),
+        )
+        overrides = run_dir / ".hydra" / "overrides.yaml"
         need(not overrides.exists() or "seed=1" not in overrides.read_text(), "the second process rewrote .hydra/")
         return f"second process refused in {rb.seconds:.1f} s while the first ran: {short(rb.err_lines[0], 70)}"
-    what = {"resume": "resume=<dir>", "fresh": "a fresh run (seed=1)", "skip_done": "the same config with skip_done=true"}
-    run.__doc__ = (f"While a run trains (lock held), {what[kind]} on the same dir is refused at once with one line; "
-                   "the first run completes undisturbed.")
+
+    what = {
+        "resume": "resume=<dir>",
+        "fresh": "a fresh run (seed=1)",
+        "skip_done": "the same config with skip_done=true",
+    }
+    run.__doc__ = (
+        f"While a run trains (lock held), {what[kind]} on the same dir is refused at once with one line; "
+        "the first run completes undisturbed."
+    )
     return run
 
 
 register("directory reuse", "second_process_resume_while_running", _second_process("resume"), quick=True, slots=2)
 register("directory reuse", "second_process_fresh_while_running", _second_process("fresh"), slots=2)
-register("directory reuse", "second_process_skip_done_while_running", _second_process("skip_done"), slots=2,
-         extended=True)
+register(
+    "directory reuse", "second_process_skip_done_while_running", _second_process("skip_done"), slots=2, extended=True
+)
 
 
 @case("directory reuse")
@@ -1577,8 +1753,10 @@ def _skip_done_other(key: str, value: str) -> Callable[[Case], str]:
         before = c.snap()
         res = c.train(TINY.without(key), run_dir, f"{key}={value}", "skip_done=true", timeout=QUICK_TIMEOUT + 30)
         return expect_refused(res, before, c.snap(), [key])
-    run.__doc__ = (f"skip_done=true with {key}={value} on a completed run of another {key}: refused naming "
-                   f"{key}, nothing changes.")
+
+    run.__doc__ = (
+        f"skip_done=true with {key}={value} on a completed run of another {key}: refused naming {key}, nothing changes."
+    )
     return run
 
 
@@ -1610,6 +1788,7 @@ def resume_dir_without_run_refused(c: Case) -> str:
 # sweeps
 # ============================================================================================
 
+
 def results_rows(sweep_dir: Path) -> dict[str, dict[str, str]]:
     """results.csv rows by job number (column 'job', else row order)."""
     path = sweep_dir / "results.csv"
@@ -1625,8 +1804,17 @@ def _kill_worker(late: bool) -> Callable[[Case], str]:
 
     def run(c: Case) -> str:
         sweep_dir = c.work / "sweep"
-        job = c.start("train", ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *grid,
-                                *LONG.without("depth"), f"hydra.sweep.dir={sweep_dir}"])
+        job = c.start(
+            "train",
+            [
+                "-m",
+                "hydra/launcher=joblib",
+                "hydra.launcher.n_jobs=2",
+                *grid,
+                *LONG.without("depth"),
+                f"hydra.sweep.dir={sweep_dir}",
+            ],
+        )
         target: list[tuple[int, str]] = []
         wanted = {"2", "3"} if late else {"0", "1"}
         in_job = re.compile(re.escape(str(sweep_dir)) + r"/(\d+)/.+")
@@ -1646,6 +1834,7 @@ def _kill_worker(late: bool) -> Callable[[Case], str]:
                         target[:] = [(pid, m.group(1))]
                         return True
             return False
+
         if not poll_until(job, training_worker, SWEEP_TIMEOUT, interval=0.05):
             raise Fail(f"found no worker busy with job {'/'.join(sorted(wanted))} ({job.wait(5).describe()})")
         time.sleep(c.rng.uniform(0.3, 1.5))
@@ -1663,16 +1852,22 @@ def _kill_worker(late: bool) -> Callable[[Case], str]:
         need(res.rc == 0, f"sweep exit {res.describe()}")
         rows = results_rows(sweep_dir)
         need(num in rows, f"results.csv has no row for killed job {num}")
-        need(rows[num].get("status") == "crashed", f"killed job {num} recorded as {rows[num].get('status')!r}, not crashed")
+        need(
+            rows[num].get("status") == "crashed",
+            f"killed job {num} recorded as {rows[num].get('status')!r}, not crashed",
+        )
         others = [n for n in ("0", "1", "2", "3") if n != num]
         bad = [f"{n}:{rows.get(n, {}).get('status')}" for n in others if rows.get(n, {}).get("status") != "completed"]
         need(not bad, f"other jobs not completed: {', '.join(bad)}")
         need((sweep_dir / "report.md").exists(), "no report.md")
         return f"worker of job {num} killed; sweep exit 0, job {num} crashed, 3 completed, report written"
-    run.__doc__ = (f"joblib sweep of 4 jobs (n_jobs=2): kill -9 the worker training job "
-                   f"{'2 or 3 (second round)' if late else '0 or 1 (first round)'} (found via /proc fds of the "
-                   "sweep's children); the sweep exits 0, that job is 'crashed' in results.csv, the others "
-                   "complete, report.md is written.")
+
+    run.__doc__ = (
+        f"joblib sweep of 4 jobs (n_jobs=2): kill -9 the worker training job "
+        f"{'2 or 3 (second round)' if late else '0 or 1 (first round)'} (found via /proc fds of the "
+        "sweep's children); the sweep exits 0, that job is 'crashed' in results.csv, the others "
+        "complete, report.md is written."
+    )
     return run
 
 
@@ -1745,19 +1940,27 @@ def second_sweep_while_running_refused(c: Case) -> str:
     sweep_dir = c.work / "sweep"
     args = ["-m", "depth=1,2,3", *LONG.without("depth"), f"hydra.sweep.dir={sweep_dir}"]
     a = c.start("train", args)
-    need_job(wait_writes(a, sweep_dir / "0" / "checkpoints" / "last.pt", 1, SWEEP_TIMEOUT), a,
-             "first sweep wrote no checkpoint")
+    need_job(
+        wait_writes(a, sweep_dir / "0" / "checkpoints" / "last.pt", 1, SWEEP_TIMEOUT),
+        a,
+        "first sweep wrote no checkpoint",
+    )
     b = c.start("train", args)
     rb = b.wait(60)
     a_alive = a.alive()
     ra = a.wait(SWEEP_TIMEOUT)
     problem = refusal_problem(rb)
-    need(a_alive, f"the second sweep was not refused at once: it ended after the first "
-         f"({rb.seconds:.1f} s; {problem or 'then exit 0'})")
+    need(
+        a_alive,
+        f"the second sweep was not refused at once: it ended after the first "
+        f"({rb.seconds:.1f} s; {problem or 'then exit 0'})",
+    )
     need(problem is None, f"second sweep: {problem}")
     need(ra.rc == 0, f"first sweep disturbed: {ra.describe()}")
     rows = results_rows(sweep_dir)
-    bad = [f"{n}:{rows.get(n, {}).get('status')}" for n in ("0", "1", "2") if rows.get(n, {}).get("status") != "completed"]
+    bad = [
+        f"{n}:{rows.get(n, {}).get('status')}" for n in ("0", "1", "2") if rows.get(n, {}).get("status") != "completed"
+    ]
     need(not bad, f"first sweep's jobs not completed: {', '.join(bad)}")
     return f"second sweep refused in {rb.seconds:.1f} s; first sweep completed"
 
@@ -1766,7 +1969,10 @@ def second_sweep_while_running_refused(c: Case) -> str:
 # bad inputs
 # ============================================================================================
 
-def _bad_input(args: Sequence[str], names: Sequence[str | tuple[str, ...]], fast: bool = False) -> Callable[[Case], str]:
+
+def _bad_input(
+    args: Sequence[str], names: Sequence[str | tuple[str, ...]], fast: bool = False
+) -> Callable[[Case], str]:
     def run(c: Case) -> str:
         keys = {a.split("=", 1)[0].lstrip("+~") for a in args}
         base = [o for o in BAD_BASE if o.split("=", 1)[0] not in keys]
@@ -1779,8 +1985,12 @@ def _bad_input(args: Sequence[str], names: Sequence[str | tuple[str, ...]], fast
         if fast:
             need(res.seconds < 25, f"refused, but only after {res.seconds:.1f} s")
         return held
-    run.__doc__ = (f"`{' '.join(args)}`: refused with one line naming {', '.join(n if isinstance(n, str) else n[0] for n in names)}"
-                   f", nothing created (no run dir, no ./outputs){', within 25 s and 1.5 GiB RSS' if fast else ''}.")
+
+    run.__doc__ = (
+        f"`{' '.join(args)}`: refused with one line naming "
+        f"{', '.join(n if isinstance(n, str) else n[0] for n in names)}"
+        f", nothing created (no run dir, no ./outputs){', within 25 s and 1.5 GiB RSS' if fast else ''}."
+    )
     return run
 
 
@@ -1820,14 +2030,18 @@ def evaluate_nonexistent_dir(c: Case) -> str:
 # disk full
 # ============================================================================================
 
+
 def check_disk_full_failure(res: Result, run_dir: Path) -> None:
     """Exit non-zero, no traceback, exactly one stderr line with 'no space left on device' and the path."""
     need(not res.timed_out, "hung when the disk filled up")
     need(res.rc not in (0, None), f"exit {res.rc} although the disk was full")
     need("Traceback" not in res.output, "traceback in the output")
     hits = [line for line in res.err_lines if "no space left on device" in line.lower()]
-    need(len(hits) == 1, f"{len(hits)} stderr lines mention 'no space left on device' "
-         f"(last stderr: {short(res.err_lines[-1], 70) if res.err_lines else '-'})")
+    need(
+        len(hits) == 1,
+        f"{len(hits)} stderr lines mention 'no space left on device' "
+        f"(last stderr: {short(res.err_lines[-1], 70) if res.err_lines else '-'})",
+    )
     need(str(run_dir) in hits[0], f"the line does not name the path: {short(hits[0], 90)}")
 
 
@@ -1838,7 +2052,7 @@ def existing_files_valid(run_dir: Path) -> None:
         try:
             json.loads(metrics.read_text())
         except ValueError:
-            raise Fail("metrics.json left invalid by the full disk")
+            raise Fail("metrics.json left invalid by the full disk") from None
 
 
 def _disk_full_fill(at_write: int | None) -> Callable[[Case], str]:
@@ -1867,11 +2081,19 @@ def _disk_full_fill(at_write: int | None) -> Callable[[Case], str]:
         finally:
             c.kill_jobs()
             c.ctx.umount(mnt)
-    where = ("a seeded random checkpoint write (plus 0-0.25 s)" if at_write is None else
-             "the last checkpoint" if at_write == LONG.epochs else f"checkpoint write #{at_write}")
-    run.__doc__ = (f"run dir on a 16 MiB tmpfs, filled up right after {where}: exit non-zero, one line with 'no "
-                   "space left on device' and the path, existing files valid; after freeing space resume= "
-                   "completes with a consistent history and bit-identical test metrics.")
+
+    where = (
+        "a seeded random checkpoint write (plus 0-0.25 s)"
+        if at_write is None
+        else "the last checkpoint"
+        if at_write == LONG.epochs
+        else f"checkpoint write #{at_write}"
+    )
+    run.__doc__ = (
+        f"run dir on a 16 MiB tmpfs, filled up right after {where}: exit non-zero, one line with 'no "
+        "space left on device' and the path, existing files valid; after freeing space resume= "
+        "completes with a consistent history and bit-identical test metrics."
+    )
     return run
 
 
@@ -1929,6 +2151,7 @@ def full_before_start(c: Case) -> str:
 # runner
 # ============================================================================================
 
+
 @dataclass
 class Outcome:
     category: str
@@ -1976,7 +2199,7 @@ def run_case(ctx: Ctx, spec: CaseSpec, keep: bool, print_lock: threading.Lock) -
         reason = str(err) or "failed"
     except Skip as err:
         status, reason = "skipped", str(err)
-    except Exception as err:  # noqa: BLE001 - a broken case is a failed case, not a crashed battery
+    except Exception as err:
         reason = f"battery error {type(err).__name__}: {short(str(err), 100)}"
         battery_traceback = traceback.format_exc()
     finally:
@@ -2010,8 +2233,10 @@ def select(quick: bool, only: Sequence[str] | None, extended: bool = False) -> l
                 continue
             cases = [c for c in CASES if name in (c.name, f"{c.category}/{c.name}")]  # a case by name: any tier
             if not cases:
-                raise SystemExit(f"Error: --only {name!r} is neither a category ({', '.join(CATEGORIES)}) "
-                                 "nor a case name (see --list --extended)")
+                raise SystemExit(
+                    f"Error: --only {name!r} is neither a category ({', '.join(CATEGORIES)}) "
+                    "nor a case name (see --list --extended)"
+                )
             wanted.update((c.category, c.name) for c in cases)
         chosen = [c for c in CASES if (c.category, c.name) in wanted]
     if quick:
@@ -2025,19 +2250,24 @@ def table(outcomes: list[Outcome]) -> str:
     for cat in CATEGORIES:
         rows = [o for o in outcomes if o.category == cat]
         if rows:
-            lines.append(f"{cat:<17} {sum(o.status != 'skipped' for o in rows):>5} "
-                         f"{sum(o.status == 'held' for o in rows):>5} {sum(o.status == 'skipped' for o in rows):>8}")
+            lines.append(
+                f"{cat:<17} {sum(o.status != 'skipped' for o in rows):>5} "
+                f"{sum(o.status == 'held' for o in rows):>5} {sum(o.status == 'skipped' for o in rows):>8}"
+            )
     lines.append("-" * 38)
-    lines.append(f"{'total':<17} {sum(o.status != 'skipped' for o in outcomes):>5} "
-                 f"{sum(o.status == 'held' for o in outcomes):>5} {sum(o.status == 'skipped' for o in outcomes):>8}")
+    lines.append(
+        f"{'total':<17} {sum(o.status != 'skipped' for o in outcomes):>5} "
+        f"{sum(o.status == 'held' for o in outcomes):>5} {sum(o.status == 'skipped' for o in outcomes):>8}"
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a representative subset (about 2 minutes)")
-    parser.add_argument("--only", nargs="+", metavar="CATEGORY", help=f"categories ({', '.join(CATEGORIES)}) "
-                        "or case names")
+    parser.add_argument(
+        "--only", nargs="+", metavar="CATEGORY", help=f"categories ({', '.join(CATEGORIES)}) or case names"
+    )
     parser.add_argument("--extended", action="store_true", help="also the extra variants (about 3 more minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the outcomes as JSON")
@@ -2045,8 +2275,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="busy processes at once (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random kills and byte flips")
     parser.add_argument("--repo", type=Path, default=REPO, help="the aelab checkout to test (default: this one)")
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AELAB_DATA_DIR", "/work/shared/data")),
-                        help="folder holding MNIST/raw (read-only; copied where a case damages it)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("AELAB_DATA_DIR", "/work/shared/data")),
+        help="folder holding MNIST/raw (read-only; copied where a case damages it)",
+    )
     args = parser.parse_args(argv)
 
     specs = select(args.quick, args.only, args.extended)
@@ -2116,14 +2350,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nskipped ({len(skipped)}):")
         for o in skipped:
             print(f"  {o.category}/{o.name}: {o.reason}")
-    print(f"\nwall time {wall:.0f} s" + (f"; scratch kept in {root}" if args.keep else "")
-          + (f"; killed {stragglers} leftover process(es)" if stragglers else ""))
+    print(
+        f"\nwall time {wall:.0f} s"
+        + (f"; scratch kept in {root}" if args.keep else "")
+        + (f"; killed {stragglers} leftover process(es)" if stragglers else "")
+    )
     if args.json:
-        args.json.write_text(json.dumps({
-            "wall_time_s": wall, "repo": str(ctx.repo), "seed": args.seed, "quick": args.quick,
-            "interrupted": interrupted,
-            "cases": [o.__dict__ for o in outcomes],
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "wall_time_s": wall,
+                    "repo": str(ctx.repo),
+                    "seed": args.seed,
+                    "quick": args.quick,
+                    "interrupted": interrupted,
+                    "cases": [o.__dict__ for o in outcomes],
+                },
+                indent=2,
+            )
+        )
     if interrupted:
         return 130
     return 0 if not failed and len(outcomes) == len(specs) else 1

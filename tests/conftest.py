@@ -59,8 +59,10 @@ def mnist_root() -> Path:
     if root is None:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"MNIST is required under CI: {why}")
-        pytest.skip(f"MNIST not available ({why}): set AELAB_DATA_DIR to the folder holding MNIST/raw, "
-                    "or let a first training download it into ./data")
+        pytest.skip(
+            f"MNIST not available ({why}): set AELAB_DATA_DIR to the folder holding MNIST/raw, "
+            "or let a first training download it into ./data"
+        )
     return root
 
 

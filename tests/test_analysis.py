@@ -15,7 +15,8 @@ from aelab.analysis import (
     transfer_accuracy,
 )
 from aelab.analysis.transfer import _reinitialize
-from aelab.data import Splits as MNISTSplits, load_dataset
+from aelab.data import Splits as MNISTSplits
+from aelab.data import load_dataset
 from aelab.metrics import sq_err_per_image
 
 
@@ -87,8 +88,10 @@ def test_pca_encoder_equals_pca_encode(mnist, pca30_full):
 
 def test_linear_probe_on_pca_codes(mnist, pca30_full):
     acc = linear_probe_accuracy(
-        pca30_full.encode(mnist.train_x[:5000]), mnist.train_y[:5000],
-        pca30_full.encode(mnist.test_x[:2000]), mnist.test_y[:2000],
+        pca30_full.encode(mnist.train_x[:5000]),
+        mnist.train_y[:5000],
+        pca30_full.encode(mnist.test_x[:2000]),
+        mnist.test_y[:2000],
     )
     assert 0.80 < acc <= 1.0
 
@@ -109,8 +112,7 @@ def _brute_force_precision(q, qy, db, dby, k):
 
 
 def test_precision_at_k_pixels(mnist):
-    p = precision_at_k(mnist.test_x[:1000], mnist.test_y[:1000],
-                       mnist.train_x[:5000], mnist.train_y[:5000], k=10)
+    p = precision_at_k(mnist.test_x[:1000], mnist.test_y[:1000], mnist.train_x[:5000], mnist.train_y[:5000], k=10)
     assert 0.80 < p <= 1.0
 
 

@@ -13,6 +13,7 @@ NAMES = list(ACTIVATIONS)
 
 def _inputs(batch: int, n_in: int, n_out: int, bias: bool, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
+
     def leaf(*shape, scale=1.0):
         return (torch.randn(*shape, generator=g, dtype=torch.float64) * scale).requires_grad_()
 
@@ -76,7 +77,10 @@ def test_autocast_bf16_runs_in_low_precision_with_fp32_grads():
     [
         ((torch.randn(4, 3), torch.randn(2, 5), None), r"x must have shape \(batch, 5\).*got \(4, 3\)"),
         ((torch.randn(4), torch.randn(2, 4), None), r"x must have shape \(batch, 4\).*got \(4,\)"),
-        ((torch.randn(4, 3), torch.randn(2, 3, 1), None), r"weight must have shape \(out_features, in_features\), got \(2, 3, 1\)"),
+        (
+            (torch.randn(4, 3), torch.randn(2, 3, 1), None),
+            r"weight must have shape \(out_features, in_features\), got \(2, 3, 1\)",
+        ),
         ((torch.randn(4, 3), torch.randn(2, 3), torch.randn(3)), r"bias must have shape \(2,\), got \(3,\)"),
         ((torch.randn(4, 3), torch.randn(2, 3, dtype=torch.float64), None), r"share one dtype.*float32.*float64"),
     ],

@@ -16,8 +16,19 @@ BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench_backprop.py"
 def test_bench_backprop_quick_run_prints_a_finite_ratio(capsys, tmp_path):
     bench = runpy.run_path(str(BENCH), run_name="bench_backprop")
     out_json = tmp_path / "bench.json"
-    argv = ["--quick", "--cases", "mlp256", "--steps", "2", "--repeats", "1", "--device", "cpu",
-            "--json", str(out_json)]
+    argv = [
+        "--quick",
+        "--cases",
+        "mlp256",
+        "--steps",
+        "2",
+        "--repeats",
+        "1",
+        "--device",
+        "cpu",
+        "--json",
+        str(out_json),
+    ]
     assert bench["main"](argv) == 0
     lines = capsys.readouterr().out.splitlines()
     header = next(line for line in lines if "speed L/T" in line)
@@ -41,8 +52,22 @@ def test_bench_sweep_refuses_a_single_job():
 @pytest.mark.slow  # four multirun subprocesses: ~1-4 min on 2 cores, mostly interpreter start-up
 def test_bench_sweep_times_both_launchers_and_prints_their_ratio(capsys, tmp_path):
     bench = runpy.run_path(str(SWEEP), run_name="bench_sweep")
-    argv = ["--jobs", "2", "--rounds", "1", "--device", "cpu", "--json", str(tmp_path / "sweep.json"),
-            "activation=relu", "depth=1,2", "data.limit=256", "data.eval_limit=256", "trainer.epochs=1", "logging=off"]
+    argv = [
+        "--jobs",
+        "2",
+        "--rounds",
+        "1",
+        "--device",
+        "cpu",
+        "--json",
+        str(tmp_path / "sweep.json"),
+        "activation=relu",
+        "depth=1,2",
+        "data.limit=256",
+        "data.eval_limit=256",
+        "trainer.epochs=1",
+        "logging=off",
+    ]
     assert bench["main"](argv) == 0
     out = capsys.readouterr().out
     assert re.search(r"round 1 sequential\s+2 jobs in", out) and re.search(r"round 1 concurrent\s+2 jobs in", out)

@@ -13,8 +13,11 @@ from omegaconf import OmegaConf
 from aelab.config import ConfigError, check, fingerprint, to_config, to_dict
 from conftest import CONF_DIR, REPO, compose
 
-GROUPS = {g.name: sorted(p.stem for p in g.glob("*.yaml")) for g in CONF_DIR.iterdir()
-          if g.is_dir() and g.name not in ("hydra", "hparams_search", "__pycache__")}
+GROUPS = {
+    g.name: sorted(p.stem for p in g.glob("*.yaml"))
+    for g in CONF_DIR.iterdir()
+    if g.is_dir() and g.name not in ("hydra", "hparams_search", "__pycache__")
+}
 
 
 def validate(cfg) -> None:
@@ -107,11 +110,14 @@ def test_out_of_range_values_raise_config_error(override, message):
         validate(compose([override]))
 
 
-@pytest.mark.parametrize("override, message", [
-    ("+foo=1", "unknown key foo"),
-    ("+model.widht=128", "unknown key model.widht (did you mean model.width?)"),
-    ("+trainer.epoch=3", "unknown key trainer.epoch (did you mean trainer.epochs?)"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("+foo=1", "unknown key foo"),
+        ("+model.widht=128", "unknown key model.widht (did you mean model.width?)"),
+        ("+trainer.epoch=3", "unknown key trainer.epoch (did you mean trainer.epochs?)"),
+    ],
+)
 def test_keys_added_with_plus_are_refused(override, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
         to_config(compose([override]))
@@ -136,9 +142,12 @@ def test_size_check_names_the_key_before_anything_is_allocated():
 
     from aelab.config import check_size
 
-    for overrides, key in ((["model.hidden=[2000000]"], "model.hidden"), (["model.width=10000000"], "model.width"),
-                           (["model=conv", "model.channels=100000"], "model.channels"),
-                           (["trainer.batch_size=100000000"], "trainer.batch_size")):
+    for overrides, key in (
+        (["model.hidden=[2000000]"], "model.hidden"),
+        (["model.width=10000000"], "model.width"),
+        (["model=conv", "model.channels=100000"], "model.channels"),
+        (["trainer.batch_size=100000000"], "trainer.batch_size"),
+    ):
         with pytest.raises(ConfigError, match=f"^{key}=\\S+ makes the run too large"):
             check_size(to_config(compose(overrides)), torch.device("cpu"))
     check_size(to_config(compose(["experiment=hinton2006"])), torch.device("cpu"))  # fits
@@ -147,14 +156,20 @@ def test_size_check_names_the_key_before_anything_is_allocated():
 def _cli(*args: str, run_dir: str = "/tmp/aelab_never_used") -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "scripts/train.py", *args, f"hydra.run.dir={run_dir}"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("activation=foo", "Error: activation=foo is not valid; choose one of: identity, sigmoid, relu, softplus, tanh"),
+        (
+            "activation=foo",
+            "Error: activation=foo is not valid; choose one of: identity, sigmoid, relu, softplus, tanh",
+        ),
         ("depth=abc", "Error: Error merging override depth=abc; Value 'abc' of type 'str' could not be converted"),
         ("depth=0", "Error: depth=0 is out of range: depth must be an integer >= 1"),
         ("optimizer.lr=-1", "Error: optimizer.lr=-1.0 is out of range"),
@@ -179,6 +194,12 @@ def test_cli_refuses_bad_values_in_one_line_and_creates_nothing(override, messag
 
 
 def test_hydra_full_error_keeps_hydras_own_report():
-    result = subprocess.run([sys.executable, "scripts/train.py", "model.channels=8"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120, env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+    result = subprocess.run(
+        [sys.executable, "scripts/train.py", "model.channels=8"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HYDRA_FULL_ERROR": "1"},
+    )
     assert result.returncode != 0 and "Traceback" in result.stderr and "ConvConfig" not in result.stderr

@@ -39,9 +39,17 @@ LOG_STEPS = [1, *range(2, 17, 2)]  # the first step, every 2 steps, each epoch's
 
 # 512 images / 64 = 8 steps per epoch, 2 epochs, logged every 2 steps.
 RUN = [
-    "data.limit=512", "data.eval_limit=256", "trainer.epochs=2", "trainer.batch_size=64",
-    "model.width=32", "depth=3", "device=cpu", "trainer.progress=false", "logging.every_n_steps=2",
-    "logging.n_images=8", "logging.n_projector=100",
+    "data.limit=512",
+    "data.eval_limit=256",
+    "trainer.epochs=2",
+    "trainer.batch_size=64",
+    "model.width=32",
+    "depth=3",
+    "device=cpu",
+    "trainer.progress=false",
+    "logging.every_n_steps=2",
+    "logging.n_images=8",
+    "logging.n_projector=100",
 ]
 SIZE_GUIDANCE = {k: 0 for k in ("scalars", "histograms", "images", "tensors", "compressedHistograms", "audio")}
 
@@ -79,10 +87,19 @@ def test_run_writes_every_dashboard(logged_run):
     scalars = set(tags["scalars"])
 
     # scalars: losses, metrics, lr, throughput, and the per-layer gradient flow
-    for tag in ("loss/train", "loss/train_epoch", "loss/val", "lr", "perf/samples_per_s",
-                "metric/val_sq_err_per_image", "metric/val_mse", "metric/val_bce",
-                "metric/test_sq_err_per_image", "hparam/val_sq_err_per_image",
-                "hparam/test_sq_err_per_image"):
+    for tag in (
+        "loss/train",
+        "loss/train_epoch",
+        "loss/val",
+        "lr",
+        "perf/samples_per_s",
+        "metric/val_sq_err_per_image",
+        "metric/val_mse",
+        "metric/val_bce",
+        "metric/test_sq_err_per_image",
+        "hparam/val_sq_err_per_image",
+        "hparam/test_sq_err_per_image",
+    ):
         assert tag in scalars, tag
     for prefix in ("grad_norm/", "delta_norm/", "weight_norm/", "grad_norm_probe/"):
         assert sorted(t.removeprefix(prefix) for t in scalars if t.startswith(prefix)) == layers, prefix
@@ -101,7 +118,8 @@ def test_run_writes_every_dashboard(logged_run):
     assert last_val == pytest.approx(2 * acc.Scalars("loss/val")[-1].value, rel=1e-6)  # mse: E = ½·sq_err
     assert acc.Scalars("loss/train_epoch")[0].value == pytest.approx(metrics["history"][0]["train_loss"], rel=1e-6)
     assert acc.Scalars("metric/test_sq_err_per_image")[-1].value == pytest.approx(
-        metrics["test"]["sq_err_per_image"], rel=1e-6)
+        metrics["test"]["sq_err_per_image"], rel=1e-6
+    )
     assert all(0 <= e.value <= 1 for t in scalars if t.startswith("saturation/") for e in acc.Scalars(t))
 
     # histograms: weights, biases, gradients and activations of every layer
@@ -181,8 +199,15 @@ def test_logging_does_not_change_training(logged_run, mnist_root, tmp_path, extr
 
 
 def test_switches_turn_dashboards_off(mnist_root, tmp_path):
-    cfg = _cfg(mnist_root, "trainer.epochs=1", "logging.grad_flow=false", "logging.histograms=false",
-               "logging.images=false", "logging.hparams=false", "logging.projector=false")
+    cfg = _cfg(
+        mnist_root,
+        "trainer.epochs=1",
+        "logging.grad_flow=false",
+        "logging.histograms=false",
+        "logging.images=false",
+        "logging.hparams=false",
+        "logging.projector=false",
+    )
     assert train(cfg, run_dir=tmp_path)["status"] == "completed"
     acc = _accumulator(tmp_path / "tb")
     scalars = set(acc.Tags()["scalars"])
@@ -304,8 +329,12 @@ def _host_reads_per_step(monkeypatch, logger, steps: int) -> collections.Counter
     torch.manual_seed(0)
     model = MLPAutoencoder(depth=3, width=32, activation="sigmoid")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    data = MNISTSplits(*(torch.rand(n, 1, 28, 28) if i % 2 == 0 else torch.randint(0, 10, (n,))
-                         for i, n in enumerate((64, 64, 32, 32, 32, 32))))
+    data = MNISTSplits(
+        *(
+            torch.rand(n, 1, 28, 28) if i % 2 == 0 else torch.randint(0, 10, (n,))
+            for i, n in enumerate((64, 64, 32, 32, 32, 32))
+        )
+    )
     logger.on_train_start(model, data, plain(compose([])))
     counts: collections.Counter = collections.Counter()
     current = [0]
@@ -320,7 +349,7 @@ def _host_reads_per_step(monkeypatch, logger, steps: int) -> collections.Counter
     try:
         for step in range(1, steps + 1):
             current[0] = step
-            x = data.train_x[(step * 16) % 64:][:16]
+            x = data.train_x[(step * 16) % 64 :][:16]
             loss = 0.5 * (model(x).recon - x).pow(2).sum() / len(x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -377,7 +406,9 @@ def test_tensorboard_serves_the_run(logged_run):
     exe = Path(sys.executable).parent / "tensorboard"
     proc = subprocess.Popen(
         [str(exe), "--logdir", str(sweep), "--port", str(port), "--host", "127.0.0.1", "--reload_interval", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -409,7 +440,8 @@ def test_export_gradflow_png(logged_run, tmp_path):
     sweep, _, _, _ = logged_run
     out = tmp_path / "gradflow.png"
     script = REPO / "scripts" / "export_gradflow.py"
-    result = subprocess.run([sys.executable, str(script), str(sweep), "--out", str(out)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(script), str(sweep), "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

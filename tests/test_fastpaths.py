@@ -26,7 +26,7 @@ def test_bf16_autocast_matches_fp32_within_2_percent(tiny_cfg, tmp_path):
 def test_cuda_graphs_without_a_gpu_is_a_clear_config_error(tiny_cfg, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: the path is exercised by scripts/bench_train.py")
-    with pytest.raises(ConfigError, match="trainer.cuda_graphs=true needs a CUDA device"):
+    with pytest.raises(ConfigError, match=r"trainer\.cuda_graphs=true needs a CUDA device"):
         train(tiny_cfg("trainer.cuda_graphs=true"), run_dir=tmp_path)
     assert not (tmp_path / "metrics.json").exists()
 

@@ -8,9 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aelab.backprop import ACTIVATIONS
+from aelab.backprop import ACTIVATIONS, unfolded_conv2d
 from aelab.backprop.verify import rel_err
-from aelab.backprop import unfolded_conv2d
 from aelab.models import AEOutput, ConvAutoencoder, MLPAutoencoder, build_model
 
 NAMES = list(ACTIVATIONS)
@@ -59,9 +58,7 @@ def test_unfolded_conv_matches_conv2d_and_gradcheck(kernel, stride, padding, act
     g_ref = torch.autograd.grad(ref, (x, w, b), gy)
     assert rel_err(ours, ref) <= 1e-12
     assert max(rel_err(a, r) for a, r in zip(g_ours, g_ref)) <= 1e-12
-    assert torch.autograd.gradcheck(
-        lambda x, w, b: unfolded_conv2d(x, w, b, stride, padding, activation), (x, w, b)
-    )
+    assert torch.autograd.gradcheck(lambda x, w, b: unfolded_conv2d(x, w, b, stride, padding, activation), (x, w, b))
 
 
 def test_typed_output_encode_decode_and_layers():
@@ -73,8 +70,11 @@ def test_typed_output_encode_decode_and_layers():
     torch.testing.assert_close(out.recon, torch.sigmoid(out.logits))
     torch.testing.assert_close(model.decode(model.encode(x)), out.recon)
     assert [n for n, _ in model.layers()] == ["01_enc", "02_enc", "03_code", "04_dec", "05_dec", "06_out"]
-    assert model.summary() == "mlp impl=lecture activation=relu layers=784-16-16-5-16-16-784 params=" + \
-        f"{sum(p.numel() for p in model.parameters()):,}"
+    assert (
+        model.summary()
+        == "mlp impl=lecture activation=relu layers=784-16-16-5-16-16-784 params="
+        + f"{sum(p.numel() for p in model.parameters()):,}"
+    )
     conv = ConvAutoencoder(depth=2, channels=4, code_dim=5)
     assert conv(x).recon.shape == x.shape
     assert conv.summary().startswith("conv impl=lecture activation=relu layers=c4-c8-392-5-392-c4-c1 params=")
@@ -82,7 +82,7 @@ def test_typed_output_encode_decode_and_layers():
 
 def test_hinton_architecture_from_hidden_list():
     model = MLPAutoencoder(hidden=[1000, 500, 250], code_dim=30)
-    assert model.layer_sizes() == "784 1000 500 250 30 250 500 1000 784".split()
+    assert model.layer_sizes() == ["784", "1000", "500", "250", "30", "250", "500", "1000", "784"]
     acts = [layer.act.name for _, layer in model.layers()]
     assert acts == ["relu"] * 3 + ["identity"] + ["relu"] * 3 + ["identity"]
 
@@ -90,13 +90,13 @@ def test_hinton_architecture_from_hidden_list():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(depth=0), "depth must be an integer >= 1, got 0"),
-        (dict(code_dim=0), "code_dim must be an integer >= 1, got 0"),
-        (dict(code_dim=785), "code_dim must be between 1 and the input size 784, got 785"),
-        (dict(hidden=[100, 0]), r"hidden\[1\] must be an integer >= 1, got 0"),
-        (dict(activation="swish"), "activation='swish' is not valid; activation must be one of: identity, sigmoid, relu"),
-        (dict(impl="jax"), "unknown impl 'jax'; impl must be one of: lecture, torch"),
-        (dict(init="orthogonal"), "init must be one of: auto, xavier, kaiming, torch_default"),
+        (dict(depth=0), "depth=0 is out of range: depth must be an integer >= 1"),
+        (dict(code_dim=0), "model.code_dim=0 is out of range: model.code_dim must be an integer >= 1"),
+        (dict(code_dim=785), "model.code_dim=785 is out of range: model.code_dim must be <= 784"),
+        (dict(hidden=[100, 0]), r"model.hidden=\[100, 0\] is out of range: every size must be an integer >= 1"),
+        (dict(activation="swish"), "activation=swish is not valid; choose one of: identity, sigmoid, relu"),
+        (dict(impl="jax"), "model.impl=jax is not valid; choose one of: lecture, torch"),
+        (dict(init="orthogonal"), "model.init=orthogonal is not valid; choose one of: auto, xavier, kaiming"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, message):
@@ -107,13 +107,15 @@ def test_bad_arguments_raise_value_error(kwargs, message):
 def test_bad_family_and_conv_arguments():
     with pytest.raises(ValueError, match="model=rnn is not valid; choose one of: conv, mlp"):
         build_model("rnn")
-    with pytest.raises(ValueError, match="depth must be an integer >= 1"):
+    with pytest.raises(ValueError, match="depth=0 is out of range: depth must be an integer >= 1"):
         ConvAutoencoder(depth=0)
-    with pytest.raises(ValueError, match="kernel_size must be one of: 3, 5"):
+    with pytest.raises(ValueError, match=r"model\.kernel_size=4 is not valid; choose one of: 3, 5"):
         ConvAutoencoder(kernel_size=4)
 
 
-@pytest.mark.parametrize("activation, expected_std", [("relu", math.sqrt(2 / 784)), ("sigmoid", math.sqrt(2 / (784 + 400)))])
+@pytest.mark.parametrize(
+    "activation, expected_std", [("relu", math.sqrt(2 / 784)), ("sigmoid", math.sqrt(2 / (784 + 400)))]
+)
 def test_auto_init_is_he_for_relu_and_glorot_for_sigmoid(activation, expected_std):
     torch.manual_seed(0)
     model = MLPAutoencoder(depth=2, width=400, activation=activation)
@@ -125,7 +127,9 @@ def test_auto_init_is_he_for_relu_and_glorot_for_sigmoid(activation, expected_st
     assert default.layers()[0][1].bias.abs().max().item() > 0
 
 
-@pytest.mark.parametrize("family, kw, lr", [("mlp", dict(depth=2, width=128), 3e-3), ("conv", dict(depth=2, channels=8), 3e-3)])
+@pytest.mark.parametrize(
+    "family, kw, lr", [("mlp", dict(depth=2, width=128), 3e-3), ("conv", dict(depth=2, channels=8), 3e-3)]
+)
 def test_models_fit_a_small_batch_of_mnist(mnist_root, family, kw, lr):
     from aelab.data import load_dataset
 

@@ -27,8 +27,17 @@ from aelab.errors import CorruptFileError, DataError, RunDirError
 from aelab.training import train
 from conftest import REPO
 
-TINY = ["data.limit=512", "data.eval_limit=256", "trainer.epochs=3", "trainer.batch_size=64", "model.width=16",
-        "depth=2", "device=cpu", "logging=off", "trainer.progress=false"]
+TINY = [
+    "data.limit=512",
+    "data.eval_limit=256",
+    "trainer.epochs=3",
+    "trainer.batch_size=64",
+    "model.width=16",
+    "depth=2",
+    "device=cpu",
+    "logging=off",
+    "trainer.progress=false",
+]
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
@@ -36,15 +45,21 @@ def snapshot(root: Path) -> dict[str, tuple]:
     out = {}
     for p in sorted(root.rglob("*")):
         st = p.lstat()
-        digest = hashlib.sha256(p.read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else os.readlink(p) \
-            if p.is_symlink() else None
+        digest = (
+            hashlib.sha256(p.read_bytes()).hexdigest()
+            if stat.S_ISREG(st.st_mode)
+            else os.readlink(p)
+            if p.is_symlink()
+            else None
+        )
         out[str(p.relative_to(root))] = (stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, digest)
     return out
 
 
 def cli(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "scripts/train.py", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "scripts/train.py", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def history(run: Path) -> list[int]:
@@ -78,6 +93,7 @@ def cfg(mnist_root, *extra: str):
 
 # --- a run directory belongs to one run ----------------------------------------------------------
 
+
 def test_a_dir_holding_a_run_is_refused_and_left_untouched(copy_of, mnist_root):
     run = copy_of()
     before = snapshot(run.parent)
@@ -95,9 +111,21 @@ def test_a_second_process_on_a_locked_dir_is_refused_at_once(tmp_path, mnist_roo
     from aelab.training.rundir import RunDir
 
     run = tmp_path / "run"
-    first = subprocess.Popen([sys.executable, "scripts/train.py", *TINY, "trainer.epochs=2000", f"data.root={mnist_root}",
-                              "seed=0", f"hydra.run.dir={run}"], cwd=REPO, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "scripts/train.py",
+            *TINY,
+            "trainer.epochs=2000",
+            f"data.root={mnist_root}",
+            "seed=0",
+            f"hydra.run.dir={run}",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while RunDir(run).holder() is None:
@@ -106,8 +134,10 @@ def test_a_second_process_on_a_locked_dir_is_refused_at_once(tmp_path, mnist_roo
         started = time.monotonic()
         second = cli(*TINY, f"data.root={mnist_root}", "seed=1", f"hydra.run.dir={run}")
         assert second.returncode == 2
-        assert second.stderr.strip() == f"Error: {run} is in use by another run (pid {first.pid}); wait for it " \
-                                        "to end, or choose another directory"
+        assert (
+            second.stderr.strip() == f"Error: {run} is in use by another run (pid {first.pid}); wait for it "
+            "to end, or choose another directory"
+        )
         assert time.monotonic() - started < 60  # at once, not after the first one finished
         resume = cli(*TINY, f"resume={run}")
         assert resume.returncode == 2 and "in use by another run" in resume.stderr
@@ -143,18 +173,27 @@ loop.train(compose(sys.argv[5:]), run_dir=sys.argv[4])
 
 def kill_at(target: str, name: str, nth: int, run: Path, overrides: list[str]) -> int:
     """Run train() in a subprocess that SIGKILLs itself before its ``nth`` call of ``target`` on ``name``."""
-    proc = subprocess.run([sys.executable, "-c", KILL_AT, target, name, str(nth), str(run), *overrides], cwd=REPO,
-                          capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT, target, name, str(nth), str(run), *overrides],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     return proc.returncode
 
 
-@pytest.mark.parametrize("target, name, nth", [
-    ("write_json", "metrics.json", 3),  # killed after epoch 2's last.pt, before its metrics.json
-    ("save_checkpoint", "best.pt", 2),  # killed after epoch 2's last.pt, before its best.pt
-    ("save_checkpoint", "last.pt", 1),  # killed before the first checkpoint: started again from its config
-])
-def test_a_kill_between_two_writes_then_resume_gives_the_uninterrupted_run(reference, tmp_path, mnist_root,
-                                                                           target, name, nth):
+@pytest.mark.parametrize(
+    "target, name, nth",
+    [
+        ("write_json", "metrics.json", 3),  # killed after epoch 2's last.pt, before its metrics.json
+        ("save_checkpoint", "best.pt", 2),  # killed after epoch 2's last.pt, before its best.pt
+        ("save_checkpoint", "last.pt", 1),  # killed before the first checkpoint: started again from its config
+    ],
+)
+def test_a_kill_between_two_writes_then_resume_gives_the_uninterrupted_run(
+    reference, tmp_path, mnist_root, target, name, nth
+):
     ref_dir, ref = reference
     run = tmp_path / "run"
     assert kill_at(target, name, nth, run, [*TINY, f"data.root={mnist_root}"]) == -signal.SIGKILL
@@ -200,15 +239,17 @@ def test_skip_done_skips_only_the_same_run(copy_of, mnist_root):
     before = snapshot(run)
     same = train(cfg(mnist_root, "skip_done=true", "device=cpu", "trainer.progress=true"), run_dir=run)
     assert same["status"] == "completed"
-    with pytest.raises(RunDirError, match="holds a different run, so skip_done=true does not skip it: depth: 2 there "
-                                          "vs 3 now"):
+    with pytest.raises(
+        RunDirError, match="holds a different run, so skip_done=true does not skip it: depth: 2 there vs 3 now"
+    ):
         train(cfg(mnist_root, "skip_done=true", "depth=3"), run_dir=run)
-    with pytest.raises(RunDirError, match="optimizer.lr: 0.001 there vs 0.05 now"):
+    with pytest.raises(RunDirError, match=r"optimizer\.lr: 0\.001 there vs 0\.05 now"):
         train(cfg(mnist_root, "skip_done=true", "optimizer.lr=0.05"), run_dir=run)
     assert snapshot(run) == before
 
 
 # --- integrity ------------------------------------------------------------------------------------
+
 
 def _damage(path: Path, how: str) -> None:
     data = bytearray(path.read_bytes())
@@ -223,9 +264,14 @@ def _damage(path: Path, how: str) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("how, message", [("flip", "is corrupt: its SHA-256 differs from the one recorded"),
-                                          ("truncate", "is corrupt: its SHA-256 differs"),
-                                          ("empty", "is empty (0 bytes)")])
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        ("flip", "is corrupt: its SHA-256 differs from the one recorded"),
+        ("truncate", "is corrupt: its SHA-256 differs"),
+        ("empty", "is empty (0 bytes)"),
+    ],
+)
 def test_a_damaged_checkpoint_is_named_in_one_line(copy_of, how, message):
     from aelab.runs import evaluate_run, load_run
 
@@ -242,11 +288,18 @@ def test_a_damaged_checkpoint_is_named_in_one_line(copy_of, how, message):
 def test_evaluate_and_resume_refuse_a_damaged_checkpoint_from_the_cli(copy_of):
     run = copy_of()
     _damage(run / "checkpoints" / "best.pt", "flip")
-    result = subprocess.run([sys.executable, "scripts/evaluate.py", str(run), "--device", "cpu"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "scripts/evaluate.py", str(run), "--device", "cpu"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr == f"Error: {run}/checkpoints/best.pt is corrupt: its SHA-256 differs from the one " \
-                            "recorded when it was written (best.pt.sha256)\n"
+    assert (
+        result.stderr == f"Error: {run}/checkpoints/best.pt is corrupt: its SHA-256 differs from the one "
+        "recorded when it was written (best.pt.sha256)\n"
+    )
     ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     ckpt["record"]["status"] = "interrupted"  # an unfinished run (its hash no longer matches, too)
     torch.save(ckpt, run / "checkpoints" / "last.pt")
@@ -263,8 +316,11 @@ def test_resume_names_a_damaged_best_pt_but_repairs_an_older_one(copy_of, mnist_
     _damage(best, "flip")
     before = snapshot(run)
     damaged = cli(*TINY, f"resume={run}")
-    assert damaged.returncode == 2 and damaged.stderr == f"Error: {best} is corrupt: its SHA-256 differs from the " \
-                                                           "one recorded when it was written (best.pt.sha256)\n"
+    assert (
+        damaged.returncode == 2
+        and damaged.stderr
+        == f"Error: {best} is corrupt: its SHA-256 differs from the one recorded when it was written (best.pt.sha256)\n"
+    )
     assert snapshot(run) == before  # refused before anything is written
     from aelab.files import write_verified
 
@@ -295,16 +351,21 @@ def test_a_forged_pickle_is_refused_and_never_runs(copy_of, tmp_path):
     write_verified(run / "checkpoints" / "best.pt", buffer.getvalue())  # even with its hash recorded
     with pytest.raises(CorruptFileError) as err:
         load_run(run)
-    assert str(err.value) == f"{run}/checkpoints/best.pt holds Python objects other than tensors and plain " \
-                             "containers; refusing to load it"
+    assert (
+        str(err.value) == f"{run}/checkpoints/best.pt holds Python objects other than tensors and plain "
+        "containers; refusing to load it"
+    )
     assert "weights_only" not in str(err.value) and not (tmp_path / "PWNED").exists()
 
 
-@pytest.mark.parametrize("how, message", [
-    ("flip", "is corrupt: its SHA-256 differs from the published one"),
-    ("truncate", "is truncated: 47,039,016 bytes, its header (60000 × 28 × 28 images) needs 47,040,016"),
-    ("magic", "is not an IDX image file: magic number 0x12345678, expected 0x00000803"),
-])
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        ("flip", "is corrupt: its SHA-256 differs from the published one"),
+        ("truncate", "is truncated: 47,039,016 bytes, its header (60000 × 28 × 28 images) needs 47,040,016"),
+        ("magic", "is not an IDX image file: magic number 0x12345678, expected 0x00000803"),
+    ],
+)
 def test_damaged_mnist_files_are_named_with_what_is_wrong(tmp_path_factory, mnist_root, how, message):
     root = tmp_path_factory.mktemp(how)
     shutil.copytree(mnist_root / "MNIST", root / "MNIST")
@@ -323,32 +384,50 @@ def test_damaged_mnist_files_are_named_with_what_is_wrong(tmp_path_factory, mnis
     with pytest.raises(DataError) as err:
         train(cfg(root and mnist_root, f"data.root={root}"), run_dir=root / "run")
     assert str(err.value) == f"{images} {message}" + (
-        " (size and header are right, so bytes were changed); replace the file" if how == "flip" else "")
+        " (size and header are right, so bytes were changed); replace the file" if how == "flip" else ""
+    )
     assert "download" not in str(err.value) and not (root / "run").exists()
 
 
 # --- sweeps survive a dying job ------------------------------------------------------------------
 
+
 def test_a_killed_sweep_job_is_recorded_as_crashed_and_the_sweep_goes_on(tmp_path, mnist_root):
     sweep = tmp_path / "sweep"
-    proc = subprocess.Popen([sys.executable, "scripts/train.py", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                             *[o for o in TINY if not o.startswith(("depth", "trainer.epochs"))], "trainer.epochs=30",
-                             f"data.root={mnist_root}", "depth=1,2", "activation=relu,tanh",
-                             "hydra.callbacks.report.recon=false", f"hydra.sweep.dir={sweep}"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "scripts/train.py",
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            *[o for o in TINY if not o.startswith(("depth", "trainer.epochs"))],
+            "trainer.epochs=30",
+            f"data.root={mnist_root}",
+            "depth=1,2",
+            "activation=relu,tanh",
+            "hydra.callbacks.report.recon=false",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline, victim = time.monotonic() + 180, None
         while victim is None:  # a job process (a child of the sweep) training, past its first checkpoint
             assert proc.poll() is None and time.monotonic() < deadline
-            children = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "pid="], capture_output=True,
-                                      text=True).stdout.split()
+            children = subprocess.run(
+                ["ps", "--ppid", str(proc.pid), "-o", "pid="], capture_output=True, text=True
+            ).stdout.split()
             for lock in sweep.glob("*/.lock"):
                 pid = lock.read_text().strip()
                 if pid in children and (lock.parent / "checkpoints" / "last.pt").exists():
                     victim = int(pid)
             time.sleep(0.2)
         os.kill(victim, signal.SIGKILL)
-        out, err = proc.communicate(timeout=600)
+        _, err = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -361,18 +440,33 @@ def test_a_killed_sweep_job_is_recorded_as_crashed_and_the_sweep_goes_on(tmp_pat
     assert crashed["error"] == "the job's process was killed by SIGKILL"
     assert "| crashed |" in (sweep / "report.md").read_text()
     # skip_done completes it: the crashed job resumes from its last checkpoint, the others are skipped
-    again = cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                *[o for o in TINY if not o.startswith(("depth", "trainer.epochs"))], "trainer.epochs=30",
-                f"data.root={mnist_root}", "depth=1,2", "activation=relu,tanh", "hydra.callbacks.report.recon=false",
-                f"hydra.sweep.dir={sweep}", "skip_done=true", timeout=600)
+    again = cli(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        *[o for o in TINY if not o.startswith(("depth", "trainer.epochs"))],
+        "trainer.epochs=30",
+        f"data.root={mnist_root}",
+        "depth=1,2",
+        "activation=relu,tanh",
+        "hydra.callbacks.report.recon=false",
+        f"hydra.sweep.dir={sweep}",
+        "skip_done=true",
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert [r["status"] for r in csv.DictReader((sweep / "results.csv").open())] == ["completed"] * 4
 
 
 def test_a_second_sweep_on_a_sweep_dir_is_refused(tmp_path, mnist_root):
     sweep = tmp_path / "sweep"
-    base = [*[o for o in TINY if not o.startswith("depth")], "trainer.epochs=1", f"data.root={mnist_root}",
-            "hydra.callbacks.report.recon=false", f"hydra.sweep.dir={sweep}"]
+    base = [
+        *[o for o in TINY if not o.startswith("depth")],
+        "trainer.epochs=1",
+        f"data.root={mnist_root}",
+        "hydra.callbacks.report.recon=false",
+        f"hydra.sweep.dir={sweep}",
+    ]
     first = cli("-m", *base, "depth=1,2")
     assert first.returncode == 0, first.stderr[-2000:]
     before = snapshot(sweep)
@@ -384,6 +478,7 @@ def test_a_second_sweep_on_a_sweep_dir_is_refused(tmp_path, mnist_root):
 
 
 # --- disk full ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def small_disk(tmp_path):
@@ -411,6 +506,7 @@ def test_a_full_disk_is_one_line_and_the_run_resumes_consistently(small_disk, re
 
 # --- files are data ---------------------------------------------------------------------------------
 
+
 def _unfinished(run: Path) -> None:
     """Make a copied completed run look interrupted after epoch 3's commit (hash re-recorded)."""
     from aelab.files import write_verified
@@ -430,8 +526,10 @@ def test_a_train_log_link_is_never_written_through(copy_of, tmp_path):
     (run / "train.log").symlink_to(outside)
     result = cli(*TINY, f"resume={run}")
     assert result.returncode == 2
-    assert result.stderr.strip() == f"Error: {run}/train.log is a symbolic link (to {outside}); aelab does not " \
-                                    "write through links: remove it"
+    assert (
+        result.stderr.strip() == f"Error: {run}/train.log is a symbolic link (to {outside}); aelab does not "
+        "write through links: remove it"
+    )
     assert outside.read_text() == "untouched\n"
 
 
@@ -450,8 +548,10 @@ def test_a_stored_config_is_never_interpolated(copy_of, mnist_root, monkeypatch)
 
     result = cli(*TINY, f"resume={run}")  # resume= alone: the run's own config
     assert result.returncode == 2
-    assert result.stderr == "Error: model.init=${oc.env:AELAB_TEST_SECRET} is not valid; choose one of: auto, " \
-                            "xavier, kaiming, torch_default\n"
+    assert (
+        result.stderr == "Error: model.init=${oc.env:AELAB_TEST_SECRET} is not valid; choose one of: auto, "
+        "xavier, kaiming, torch_default\n"
+    )
     with pytest.raises(ConfigError, match="AELAB_TEST_SECRET"):
         train(cfg(mnist_root, f"resume={run}"))
     assert not any(b"hunter2" in p.read_bytes() for p in run.rglob("*") if p.is_file())
@@ -471,9 +571,19 @@ def _umask() -> int:
 
 def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, mnist_root):
     for delay in (0.3, 1.5):
-        proc = subprocess.Popen([sys.executable, "scripts/train.py", *TINY, f"data.root={mnist_root}",
-                                 f"hydra.run.dir={tmp_path / str(delay)}"], cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "scripts/train.py",
+                *TINY,
+                f"data.root={mnist_root}",
+                f"hydra.run.dir={tmp_path / str(delay)}",
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=120)[1]

@@ -1,4 +1,4 @@
-"""The Results table (aelab.results, scripts/results.py): collecting a run, rendering, the quick run."""
+"""The Results table (aelab.reports.results, aelab-results): collecting a run, rendering, the quick run."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ import sys
 import pytest
 import torch
 
-from aelab.config import check, to_config
+from aelab.config import check, merge_overrides, to_config
 from aelab.metrics import evaluate
-from aelab.results import (
+from aelab.reports.results import (
     AE_METHODS,
     PUBLISHED,
     Settings,
     checks,
-    merge_overrides,
     method_overrides,
     parse_runs,
     render_markdown,
@@ -30,9 +29,19 @@ from aelab.runs import load_run
 from aelab.training import train
 from conftest import REPO, compose
 
-TINY_SETTINGS = Settings(quick=True, test_images=256, probe_train=500, probe_test=200, queries=200,
-                         database=1000, transfer_labels=(100,), transfer_epochs=1, transfer_min_steps=20,
-                         transfer_test=200, grid_images=4)
+TINY_SETTINGS = Settings(
+    quick=True,
+    test_images=256,
+    probe_train=500,
+    probe_test=200,
+    queries=200,
+    database=1000,
+    transfer_labels=(100,),
+    transfer_epochs=1,
+    transfer_min_steps=20,
+    transfer_test=200,
+    grid_images=4,
+)
 
 
 def _row_cells(markdown: str, label_start: str) -> list[str]:
@@ -66,7 +75,7 @@ def test_parse_runs_rejects_bad_items(tmp_path):
         parse_runs(["hinton2006"])
     with pytest.raises(ValueError, match="unknown method 'pca'"):
         parse_runs([f"pca={tmp_path}"])
-    with pytest.raises(ValueError, match="no checkpoints/best.pt"):
+    with pytest.raises(ValueError, match=r"no checkpoints/best\.pt"):
         parse_runs([f"conv={tmp_path}"])
 
 
@@ -76,9 +85,16 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
     torch.set_num_threads(1)  # tiny models: one thread is faster (and the CPU may be shared)
     try:
         run_dir = tmp_path / "tiny_linear"
-        overrides = merge_overrides(method_overrides("linear", quick=True, device="cpu"), [
-            "data.limit=512", "data.eval_limit=256", "trainer.epochs=1", "trainer.progress=false",
-            f"data.root={mnist_root}"])
+        overrides = merge_overrides(
+            method_overrides("linear", quick=True, device="cpu"),
+            [
+                "data.limit=512",
+                "data.eval_limit=256",
+                "trainer.epochs=1",
+                "trainer.progress=false",
+                f"data.root={mnist_root}",
+            ],
+        )
         cfg = compose(overrides)
         metrics = train(cfg, run_dir)
         assert metrics["status"] == "completed"
@@ -87,8 +103,15 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
         assert again_dir == run_dir
         assert again["wall_time_s"] == metrics["wall_time_s"] and again["history"] == metrics["history"]
         out = tmp_path / "report" / "RESULTS.md"
-        results = run_results(out, methods=[], runs=parse_runs([f"linear={run_dir}"]), settings=TINY_SETTINGS,
-                              device="cpu", data_root=mnist_root, command="pytest")
+        results = run_results(
+            out,
+            methods=[],
+            runs=parse_runs([f"linear={run_dir}"]),
+            settings=TINY_SETTINGS,
+            device="cpu",
+            data_root=mnist_root,
+            command="pytest",
+        )
     finally:
         torch.set_num_threads(before)
 
@@ -100,7 +123,8 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
     assert row["test"]["sq_err_per_image"] == pytest.approx(metrics["test"]["sq_err_per_image"], rel=1e-5)
     model = load_run(run_dir).model
     assert row["test"]["sq_err_per_image"] == pytest.approx(
-        evaluate(model, _test_images(mnist_root, 256))["sq_err_per_image"], rel=1e-5)
+        evaluate(model, _test_images(mnist_root, 256))["sq_err_per_image"], rel=1e-5
+    )
     assert 0.1 <= row["linear_probe_acc"] <= 1 and 0.1 <= row["p_at_10"] <= 1
     assert set(row["transfer"]) == {"100"} and all(0 <= v <= 1 for v in row["transfer"]["100"].values())
     assert (row["epochs"], row["epochs_planned"], row["status"], row["train_images"]) == (1, 1, "completed", 512)
@@ -130,41 +154,97 @@ def _test_images(root, n):
 
 
 def test_render_partial_failed_and_unrecorded_rows():
-    settings = {"quick": False, "test_images": None, "probe_train": None, "probe_test": None, "queries": None,
-                "database": None, "k": 10, "transfer_labels": [100, 1000, None], "transfer_epochs": 20,
-                "transfer_min_steps": 1000, "transfer_test": None, "grid_images": 16}
+    settings = {
+        "quick": False,
+        "test_images": None,
+        "probe_train": None,
+        "probe_test": None,
+        "queries": None,
+        "database": None,
+        "k": 10,
+        "transfer_labels": [100, 1000, None],
+        "transfer_epochs": 20,
+        "transfer_min_steps": 1000,
+        "transfer_test": None,
+        "grid_images": 16,
+    }
     tr = {k: {"frozen": 0.7, "scratch": 0.76} for k in ("100", "1000", "all")}
     rows = [
-        {"method": "pca", "label": "PCA-30", "code_dim": 30, "test": {"sq_err_per_image": 13.866},
-         "linear_probe_acc": 0.8812, "p_at_10": 0.9, "transfer": tr, "epochs": "closed form",
-         "wall_time_s": 3.2, "hardware": "AMD EPYC (2 cores)", "grid": "results_pca.png"},
-        {"method": "linear", "label": "Linear AE 784-30-784 (linear output)", "code_dim": 30,
-         "test": {"sq_err_per_image": 14.0}, "linear_probe_acc": 0.88, "p_at_10": 0.9, "transfer": tr,
-         "epochs": 15, "epochs_planned": 15, "status": "completed", "wall_time_s": 200.0,
-         "hardware": "AMD EPYC (2 cores)", "grid": "results_linear.png"},
-        {"method": "hinton2006", "label": "MLP AE", "code_dim": 30, "test": {"sq_err_per_image": 4.5},
-         "epochs": 12, "epochs_planned": 20, "epochs_preset": 60, "status": "running", "wall_time_s": 5400.0,
-         "hardware": "AMD EPYC (2 cores)", "hardware_recorded": False, "transfer": {"100": tr["100"]}},
+        {
+            "method": "pca",
+            "label": "PCA-30",
+            "code_dim": 30,
+            "test": {"sq_err_per_image": 13.866},
+            "linear_probe_acc": 0.8812,
+            "p_at_10": 0.9,
+            "transfer": tr,
+            "epochs": "closed form",
+            "wall_time_s": 3.2,
+            "hardware": "AMD EPYC (2 cores)",
+            "grid": "results_pca.png",
+        },
+        {
+            "method": "linear",
+            "label": "Linear AE 784-30-784 (linear output)",
+            "code_dim": 30,
+            "test": {"sq_err_per_image": 14.0},
+            "linear_probe_acc": 0.88,
+            "p_at_10": 0.9,
+            "transfer": tr,
+            "epochs": 15,
+            "epochs_planned": 15,
+            "status": "completed",
+            "wall_time_s": 200.0,
+            "hardware": "AMD EPYC (2 cores)",
+            "grid": "results_linear.png",
+        },
+        {
+            "method": "hinton2006",
+            "label": "MLP AE",
+            "code_dim": 30,
+            "test": {"sq_err_per_image": 4.5},
+            "epochs": 12,
+            "epochs_planned": 20,
+            "epochs_preset": 60,
+            "status": "running",
+            "wall_time_s": 5400.0,
+            "hardware": "AMD EPYC (2 cores)",
+            "transfer": {"100": tr["100"]},
+        },
         {"method": "conv", "label": "Conv AE", "code_dim": 30, "error": "RuntimeError: boom"},
     ]
-    results = {"title": "T", "mode": "full", "created": "now", "command": "x", "host": "h", "torch": "2",
-               "settings": settings, "rows": rows, "total_time_s": 4000.0, "checks": checks(rows),
-               "methods": ["pca", "linear", "hinton2006", "conv"]}
-    md = render_markdown(results)
+    results = {
+        "title": "T",
+        "mode": "full",
+        "created": "now",
+        "command": "x",
+        "host": "h",
+        "torch": "2",
+        "settings": settings,
+        "rows": rows,
+        "total_time_s": 4000.0,
+        "checks": checks(rows),
+        "methods": ["pca", "linear", "hinton2006", "conv"],
+    }
+    from pathlib import Path
+
+    md = render_markdown(results, Path("docs"))
     header = _row_cells(md, "Method")
     assert [h for h in header if h.startswith("Transfer")] == [
-        "Transfer 100 labels (frozen / scratch)", "Transfer 1,000 labels (frozen / scratch)",
-        "Transfer all labels (frozen / scratch)"]
+        "Transfer 100 labels (frozen / scratch)",
+        "Transfer 1,000 labels (frozen / scratch)",
+        "Transfer all labels (frozen / scratch)",
+    ]
     pca = _row_cells(md, "PCA-30")
     assert pca[1:5] == ["30", "13.87", "0.881", "0.900"] and pca[5] == "0.700 / 0.760"
     assert pca[-3:] == ["closed form", "3 s", "AMD EPYC (2 cores)"]
     mlp = _row_cells(md, "MLP AE")
-    assert mlp[-3:] == ["12 of 20 (running; preset 60)", "1.5 h", "AMD EPYC (2 cores) ¹"] and mlp[6] == "—"
-    assert "¹ Not recorded" in md
+    assert mlp[-3:] == ["12 of 20 (running; preset 60)", "1.5 h", "AMD EPYC (2 cores)"] and mlp[6] == "—"
     assert "**failed**: RuntimeError: boom" in md
     assert "Linear AE / PCA error: 1.010 — within 2% of PCA." in md
     assert "PCA-30: 13.866 vs the published 13.87" in md
     assert "![PCA-30](img/results_pca.png)" in md and "Quick smoke run" not in md
+    assert "## Results" in md and "## How it was measured" in md and "## Checks" in md
     assert "Not in this table: pixels" in md
     worse = checks([rows[0], {**rows[1], "test": {"sq_err_per_image": 12.0}}])
     assert worse["linear_vs_pca"]["within_2pct"] is False
@@ -175,9 +255,14 @@ def test_quick_script_end_to_end(tmp_path, mnist_root):
     """``scripts/results.py --quick``: every row, PCA-30 at the published 13.87 (full test set)."""
     out = tmp_path / "RESULTS.md"
     env = {**os.environ, "AELAB_DATA_DIR": str(mnist_root), "AELAB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "scripts/results.py", "--quick", "--out", str(out),
-                           "--train-dir", str(tmp_path / "runs")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "scripts/results.py", "--quick", "--out", str(out), "--train-dir", str(tmp_path / "runs")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     md = out.read_text()
     pca = _row_cells(md, "PCA-30")

@@ -36,16 +36,29 @@ def _env() -> dict[str, str]:
 
 
 def run_sweep(sweep_dir: Path, mnist_root: Path, *overrides: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "scripts/train.py", "-m", *TINY, f"data.root={mnist_root}",
-           f"hydra.sweep.dir={sweep_dir}", *overrides]
+    cmd = [
+        sys.executable,
+        "scripts/train.py",
+        "-m",
+        *TINY,
+        f"data.root={mnist_root}",
+        f"hydra.sweep.dir={sweep_dir}",
+        *overrides,
+    ]
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=_env())
     assert result.returncode == 0, f"{' '.join(cmd)}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
     return result
 
 
 def run_report(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "scripts/report.py", str(sweep_dir), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, env=_env())
+    return subprocess.run(
+        [sys.executable, "scripts/report.py", str(sweep_dir), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
 
 
 def results(sweep_dir: Path) -> list[dict[str, str]]:
@@ -63,6 +76,7 @@ def grid_sweep(tmp_path_factory, mnist_root) -> Path:
 
 # --- configs ----------------------------------------------------------------------------------
 
+
 def _hydra_cfg(*overrides: str):
     from aelab.config import compose
 
@@ -70,9 +84,14 @@ def _hydra_cfg(*overrides: str):
 
 
 @pytest.mark.filterwarnings("ignore:(?s).*validated against ConfigStore schema")  # same-named on purpose
-@pytest.mark.parametrize("launcher, target", [
-    ("joblib", "hydra_plugins.aelab_launchers.ProcessLauncher"), ("submitit_local", "hydra_plugins.aelab_launchers.SubmititLocalLauncher"),
-    ("submitit_slurm", "hydra_plugins.aelab_launchers.SubmititSlurmLauncher")])
+@pytest.mark.parametrize(
+    "launcher, target",
+    [
+        ("joblib", "hydra_plugins.aelab_launchers.ProcessLauncher"),
+        ("submitit_local", "hydra_plugins.aelab_launchers.SubmititLocalLauncher"),
+        ("submitit_slurm", "hydra_plugins.aelab_launchers.SubmititSlurmLauncher"),
+    ],
+)
 def test_launcher_configs_compose(launcher, target):
     cfg = _hydra_cfg(f"hydra/launcher={launcher}")
     assert cfg.hydra.launcher._target_ == target
@@ -97,18 +116,28 @@ def test_optuna_search_and_sweep_presets_compose():
 
 # --- sweeps -----------------------------------------------------------------------------------
 
+
 def test_joblib_grid_sweep_ends_with_the_report(grid_sweep):
     rows = results(grid_sweep)
     assert [(r["job"], r["activation"], r["depth"], r["status"]) for r in rows] == [
-        ("0", "relu", "1", "completed"), ("1", "relu", "2", "completed"),
-        ("2", "sigmoid", "1", "completed"), ("3", "sigmoid", "2", "completed")]
+        ("0", "relu", "1", "completed"),
+        ("1", "relu", "2", "completed"),
+        ("2", "sigmoid", "1", "completed"),
+        ("3", "sigmoid", "2", "completed"),
+    ]
     assert all("activation=" in r["overrides"] and "depth=" in r["overrides"] for r in rows)
     assert all(float(r["test_sq_err_per_image"]) > 0 and r["grad_norms_init"] for r in rows)
     assert float(rows[3]["grad_ratio_init"]) > 0  # first/last layer gradient ratio, sigmoid depth 2
     md = (grid_sweep / "report.md").read_text()
-    for text in ("## Best configuration", "## Gradient flow", "| `sigmoid` | after epoch 1 |",
-                 "tensorboard --logdir", "hydra/launcher=joblib", "activation=relu,sigmoid depth=1,2",
-                 "None: all 4 jobs completed."):
+    for text in (
+        "## Best configuration",
+        "## Gradient flow",
+        "| `sigmoid` | after epoch 1 |",
+        "tensorboard --logdir",
+        "hydra/launcher=joblib",
+        "activation=relu,sigmoid depth=1,2",
+        "None: all 4 jobs completed.",
+    ):
         assert text in md
     page = (grid_sweep / "report.html").read_text()
     assert "data:image/png;base64," in page and 'src="report_files' not in page  # self-contained
@@ -168,8 +197,9 @@ def test_skip_done_reruns_only_unfinished_jobs(grid_sweep, tmp_path, mnist_root)
     before = {n: (sweep_dir / n / "metrics.json").stat().st_mtime_ns for n in ("0", "1", "2")}
     kept = {n: (sweep_dir / n / "metrics.json").read_text() for n in before}
     logs = {n: (sweep_dir / n / "train.log").read_text() for n in before}
-    result = run_sweep(sweep_dir, mnist_root, "hydra/launcher=joblib", "activation=relu,sigmoid", "depth=1,2",
-                       "skip_done=true")
+    result = run_sweep(
+        sweep_dir, mnist_root, "hydra/launcher=joblib", "activation=relu,sigmoid", "depth=1,2", "skip_done=true"
+    )
     for n in before:
         assert (sweep_dir / n / "metrics.json").stat().st_mtime_ns == before[n]
         assert (sweep_dir / n / "metrics.json").read_text() == kept[n]
@@ -177,14 +207,23 @@ def test_skip_done_reruns_only_unfinished_jobs(grid_sweep, tmp_path, mnist_root)
         assert f"{sweep_dir / n} already completed" in result.stdout
     assert "test sq_err_per_image=" in (sweep_dir / "3" / "train.log").read_text()
     assert [r["status"] for r in results(sweep_dir)] == ["completed"] * 4
-    assert [r["test_sq_err_per_image"] for r in results(sweep_dir)][:3] == \
-        [r["test_sq_err_per_image"] for r in results(grid_sweep)][:3]
+    assert [r["test_sq_err_per_image"] for r in results(sweep_dir)][:3] == [
+        r["test_sq_err_per_image"] for r in results(grid_sweep)
+    ][:3]
 
 
 def test_optuna_search_records_failed_trials(tmp_path, mnist_root):
     sweep_dir = tmp_path / "optuna"
-    run_sweep(sweep_dir, mnist_root, "hparams_search=optuna", "hydra.sweeper.n_trials=2",
-              "model.width=choice(8,16)", "depth=choice(1,2)", *BLOW_UP, "optimizer.lr=1e30")
+    run_sweep(
+        sweep_dir,
+        mnist_root,
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        "model.width=choice(8,16)",
+        "depth=choice(1,2)",
+        *BLOW_UP,
+        "optimizer.lr=1e30",
+    )
     assert (sweep_dir / "optimization_results.yaml").exists()
     rows = results(sweep_dir)
     assert [r["status"] for r in rows] == ["failed", "failed"]
@@ -196,7 +235,10 @@ def test_optuna_search_records_failed_trials(tmp_path, mnist_root):
 def test_submitit_local_sweep(tmp_path, mnist_root):
     sweep_dir = tmp_path / "submitit"
     run_sweep(sweep_dir, mnist_root, "hydra/launcher=submitit_local", "activation=relu,tanh")
-    assert [(r["activation"], r["status"]) for r in results(sweep_dir)] == [("relu", "completed"), ("tanh", "completed")]
+    assert [(r["activation"], r["status"]) for r in results(sweep_dir)] == [
+        ("relu", "completed"),
+        ("tanh", "completed"),
+    ]
     assert (sweep_dir / ".submitit").is_dir() and (sweep_dir / "report.html").exists()
 
 

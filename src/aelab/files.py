@@ -19,8 +19,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, IO
+from typing import IO, Any
 
 from aelab.errors import AelabError, CorruptFileError, DiskFullError
 
@@ -101,8 +102,11 @@ def sha256(data: bytes | memoryview) -> str:
 
 
 def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def hash_path(path: Path) -> Path:
@@ -147,13 +151,16 @@ def read_verified(path: str | Path) -> bytes:
         raise CorruptFileError(f"{path} cannot be read: {err.strerror or err}") from None
     recorded = recorded_hashes(path)
     if not recorded:
-        raise CorruptFileError(f"{path} has no recorded SHA-256 ({hash_path(path).name} is missing or "
-                               "unreadable), so it cannot be verified")
+        raise CorruptFileError(
+            f"{path} has no recorded SHA-256 ({hash_path(path).name} is missing or "
+            "unreadable), so it cannot be verified"
+        )
     if not data:
         raise CorruptFileError(f"{path} is empty (0 bytes)")
     if sha256(data) not in recorded:
-        raise CorruptFileError(f"{path} is corrupt: its SHA-256 differs from the one recorded when it "
-                               f"was written ({hash_path(path).name})")
+        raise CorruptFileError(
+            f"{path} is corrupt: its SHA-256 differs from the one recorded when it was written ({hash_path(path).name})"
+        )
     return data
 
 
@@ -164,11 +171,25 @@ def open_log(path: str | Path) -> IO[str]:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
     except OSError as err:
         if err.errno == errno.ELOOP:
-            raise CorruptFileError(f"{path} is a symbolic link; aelab does not write through links "
-                                   "(remove it)") from None
+            raise CorruptFileError(
+                f"{path} is a symbolic link; aelab does not write through links (remove it)"
+            ) from None
         raise os_error(err, path) from err
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
-__all__ = ["FILE_MODE", "hash_path", "open_log", "os_error", "read_json", "read_verified", "recorded_hashes", "sha256",
-           "sha256_file", "write_atomic", "write_json", "write_text", "write_verified"]
+__all__ = [
+    "FILE_MODE",
+    "hash_path",
+    "open_log",
+    "os_error",
+    "read_json",
+    "read_verified",
+    "recorded_hashes",
+    "sha256",
+    "sha256_file",
+    "write_atomic",
+    "write_json",
+    "write_text",
+    "write_verified",
+]

@@ -13,10 +13,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from aelab.models.layers import WeightLayer
 
 
 def layer_grad_norms(model: nn.Module, x: Tensor, loss_fn: Callable[[Any, Tensor], Tensor]) -> dict[str, float]:
@@ -51,7 +54,7 @@ class StepProbe:
     hooks are not used: the step is compiled or replayed without Python.)
     """
 
-    def __init__(self, layers: list[tuple[str, nn.Module]]) -> None:
+    def __init__(self, layers: Sequence[tuple[str, WeightLayer]]) -> None:
         self.layers = layers
         self.delta: dict[str, Tensor] = {}
         self.saturation: dict[str, Tensor] = {}
@@ -77,7 +80,7 @@ class StepProbe:
         self.delta, self.saturation, self._outputs = {}, {}, {}
         return out
 
-    def _forward_hook(self, name: str, layer: nn.Module) -> Callable[..., None]:
+    def _forward_hook(self, name: str, layer: WeightLayer) -> Callable[..., None]:
         act = layer.act
 
         def delta_hook(g: Tensor) -> None:

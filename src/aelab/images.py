@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torchvision.utils import make_grid, save_image
-
-from aelab.models import Autoencoder
 
 
 @torch.no_grad()
-def reconstruction_grid(model: Autoencoder, images: Tensor) -> Tensor:
+def reconstruction_grid(model: nn.Module, images: Tensor) -> Tensor:
     """A (3, H, W) grid: the originals in the first row, their reconstructions below."""
     model.eval()
     recon = model(images).recon.float().clamp(0, 1)
@@ -20,7 +18,7 @@ def reconstruction_grid(model: Autoencoder, images: Tensor) -> Tensor:
     return make_grid(pairs, nrow=len(images), padding=2, pad_value=1.0)
 
 
-def save_reconstruction_grid(model: Autoencoder, images: Tensor, path: str | Path) -> Path:
+def save_reconstruction_grid(model: nn.Module, images: Tensor, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_image(reconstruction_grid(model, images), path)

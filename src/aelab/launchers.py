@@ -23,8 +23,9 @@ import multiprocessing.connection
 import os
 import signal
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job, setup_globals
@@ -56,16 +57,24 @@ def record_crash(sweep_config: DictConfig, reason: str) -> JobReturn:
         if run.holder() is None:
             metrics = read_json(run.metrics) if run.metrics.exists() else None
             if not isinstance(metrics, dict):
-                metrics = {"history": [], "epochs_completed": 0, "test": None, "val": None,
-                           "hparams": _plain_task(sweep_config)}
+                metrics = {
+                    "history": [],
+                    "epochs_completed": 0,
+                    "test": None,
+                    "val": None,
+                    "hparams": _plain_task(sweep_config),
+                }
             if metrics.get("status") != "completed":
                 metrics.update(status="crashed", error=reason)
                 write_json(run.metrics, metrics)
     except Exception as err:  # recording is best effort: the sweep must go on
         log.error("could not record job %s as crashed: %s", sweep_config.hydra.job.num, err)
     log.error("job %s crashed: %s (%s)", sweep_config.hydra.job.num, reason, job_dir)
-    ret = JobReturn(overrides=list(OmegaConf.to_container(sweep_config.hydra.overrides.task)),  # type: ignore[arg-type]
-                    working_dir=str(job_dir), task_name=str(sweep_config.hydra.job.name))
+    ret = JobReturn(
+        overrides=[str(o) for o in sweep_config.hydra.overrides.task],
+        working_dir=str(job_dir),
+        task_name=str(sweep_config.hydra.job.name),
+    )
     ret.status, ret.return_value = JobStatus.COMPLETED, math.inf
     return ret
 
@@ -74,8 +83,8 @@ def _plain_task(sweep_config: DictConfig) -> Any:
     try:
         from aelab.config import to_config, to_dict
 
-        task = OmegaConf.masked_copy(sweep_config, [k for k in sweep_config if k != "hydra"])
-        return to_dict(to_config(task))  # type: ignore[arg-type]
+        task = OmegaConf.masked_copy(sweep_config, [str(k) for k in sweep_config if k != "hydra"])
+        return to_dict(to_config(task))
     except Exception:
         return None
 
@@ -89,8 +98,14 @@ def _signal_name(exitcode: int | None) -> str:
     return f"exited with status {exitcode} without a result"
 
 
-def _child(conn: Any, context: HydraContext, config: DictConfig, task_function: TaskFunction,
-           overrides: Sequence[str], num: int) -> None:
+def _child(
+    conn: Any,
+    context: HydraContext,
+    config: DictConfig,
+    task_function: TaskFunction,
+    overrides: Sequence[str],
+    num: int,
+) -> None:
     """One job, in its own process: what Hydra's joblib launcher runs, result sent to the parent."""
     try:
         setup_globals()
@@ -98,12 +113,17 @@ def _child(conn: Any, context: HydraContext, config: DictConfig, task_function: 
         from hydra.core.hydra_config import HydraConfig
 
         HydraConfig.instance().set_config(sweep_config)
-        ret = run_job(hydra_context=context, config=sweep_config, task_function=task_function,
-                      job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+        ret = run_job(
+            hydra_context=context,
+            config=sweep_config,
+            task_function=task_function,
+            job_dir_key="hydra.sweep.dir",
+            job_subdir_key="hydra.sweep.subdir",
+        )
         if isinstance(ret.return_value, BaseException):  # exceptions may not pickle: keep their text
             ret.return_value = RuntimeError(f"{type(ret.return_value).__name__}: {ret.return_value}")
         conn.send(ret)
-    except BaseException as err:  # noqa: BLE001 - whatever happens, the parent hears of it
+    except BaseException as err:
         conn.send(RuntimeError(f"{type(err).__name__}: {err}"))
     finally:
         conn.close()
@@ -143,8 +163,9 @@ class ProcessLauncher(Launcher):
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         width = self.concurrency()
-        log.info("launching %d jobs, %d at a time, one process each; sweep dir: %s", len(job_overrides), width,
-                 sweep_dir)
+        log.info(
+            "launching %d jobs, %d at a time, one process each; sweep dir: %s", len(job_overrides), width, sweep_dir
+        )
         for i, overrides in enumerate(job_overrides):
             log.info("\t#%d : %s", initial_job_idx + i, " ".join(filter_overrides(overrides)))
         Singleton.get_state()  # (forked children inherit the singletons as they are)
@@ -166,12 +187,24 @@ class ProcessLauncher(Launcher):
                 while pending and not stopping and len(running) < width:
                     i, overrides = pending.popleft()
                     reader, writer = ctx.Pipe(duplex=False)
-                    process = ctx.Process(target=_child, name=f"aelab-job-{initial_job_idx + i}", args=(
-                        writer, self.hydra_context, self.config, self.task_function, overrides, initial_job_idx + i))
+                    process = ctx.Process(
+                        target=_child,
+                        name=f"aelab-job-{initial_job_idx + i}",
+                        args=(
+                            writer,
+                            self.hydra_context,
+                            self.config,
+                            self.task_function,
+                            overrides,
+                            initial_job_idx + i,
+                        ),
+                    )
                     process.start()
                     writer.close()
                     running[i] = (process, reader, [])
-                waitables = [p.sentinel for p, _, _ in running.values()] + [r for _, r, got in running.values() if not got]
+                waitables = [p.sentinel for p, _, _ in running.values()] + [
+                    r for _, r, got in running.values() if not got
+                ]
                 ready = set(multiprocessing.connection.wait(waitables))
                 for i, (process, reader, got) in list(running.items()):
                     if reader in ready and not got:
@@ -182,14 +215,19 @@ class ProcessLauncher(Launcher):
                         process.join()
                         reader.close()
                         del running[i]
-                        results[i] = self._result(i, initial_job_idx, job_overrides[i], got[0] if got else None,
-                                                  process.exitcode)
+                        results[i] = self._result(
+                            i, initial_job_idx, job_overrides[i], got[0] if got else None, process.exitcode
+                        )
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if stopping:
-            log.error("sweep stopped by %s: %d of %d jobs ran; complete it with skip_done=true", stopping[0],
-                      len(results), len(job_overrides))
+            log.error(
+                "sweep stopped by %s: %d of %d jobs ran; complete it with skip_done=true",
+                stopping[0],
+                len(results),
+                len(job_overrides),
+            )
             raise KeyboardInterrupt
         return [results[i] for i in range(len(job_overrides))]
 
@@ -198,8 +236,11 @@ class ProcessLauncher(Launcher):
         if isinstance(got, JobReturn):
             return got
         sweep_config = _job_config(self.hydra_context, self.config, overrides, initial + i)
-        reason = f"the job's process was {_signal_name(exitcode)}" if not isinstance(got, BaseException) \
+        reason = (
+            f"the job's process was {_signal_name(exitcode)}"
+            if not isinstance(got, BaseException)
             else f"the job's process failed: {got}"
+        )
         return record_crash(sweep_config, reason)
 
 
@@ -215,10 +256,12 @@ class _TolerantResults:
 
         def map_array(executor: Any, fn: Any, *args: Any) -> list[Any]:
             jobs = original(executor, fn, *args)
-            return [_Results(job, launcher, overrides, initial_job_idx + k)
-                    for k, (job, overrides) in enumerate(zip(jobs, job_overrides))]
+            return [
+                _Results(job, launcher, overrides, initial_job_idx + k)
+                for k, (job, overrides) in enumerate(zip(jobs, job_overrides))
+            ]
 
-        submitit.AutoExecutor.map_array = map_array  # type: ignore[method-assign]
+        submitit.AutoExecutor.map_array = map_array  # type: ignore[method-assign, assignment]
         try:
             return super().launch(job_overrides, initial_job_idx)  # type: ignore[misc]
         finally:

@@ -18,8 +18,8 @@ class ReconstructionMeter:
     (one host sync at :meth:`compute`)."""
 
     def __init__(self) -> None:
-        self.sq_err = 0.0
-        self.bce = 0.0
+        self.sq_err: Tensor | float = 0.0
+        self.bce: Tensor | float = 0.0
         self.n_images = 0
         self.n_pixels = 0
 

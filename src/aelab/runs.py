@@ -73,8 +73,9 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
     return Run(run.path, model.eval(), config, metrics, which)
 
 
-def evaluate_run(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu",
-                 n_images: int = 16) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu", n_images: int = 16
+) -> dict[str, Any]:
     """Reload a run, measure its test metrics, and write ``eval_test.json`` and a reconstruction grid
     (``reconstructions.png``: the first ``n_images`` test digits above their reconstructions) into
     its directory. Returns ``{"checkpoint", "test", "grid"}``."""

@@ -31,8 +31,14 @@ def linear_probe_accuracy(
     n_classes = int(max(train_labels.max(), test_labels.max())) + 1
     weight = torch.zeros(u_train.shape[1], n_classes, device=u_train.device, requires_grad=True)
     bias = torch.zeros(n_classes, device=u_train.device, requires_grad=True)
-    opt = torch.optim.LBFGS([weight, bias], max_iter=max_iter, history_size=20,
-                            tolerance_grad=1e-6, tolerance_change=1e-9, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [weight, bias],
+        max_iter=max_iter,
+        history_size=20,
+        tolerance_grad=1e-6,
+        tolerance_change=1e-9,
+        line_search_fn="strong_wolfe",
+    )
 
     def closure() -> Tensor:
         opt.zero_grad()

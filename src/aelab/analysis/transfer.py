@@ -36,14 +36,18 @@ def _reinitialize(module: nn.Module) -> nn.Module:
     """A deep copy with every submodule that has ``reset_parameters`` re-initialised."""
     module = copy.deepcopy(module)
     for m in module.modules():
-        if callable(getattr(m, "reset_parameters", None)):
-            m.reset_parameters()
+        reset = getattr(m, "reset_parameters", None)
+        if callable(reset):
+            reset()
     return module
 
 
 class _Rescale(nn.Module):
     """u = (z − m) / σ with the mean m of the given codes and one scale σ = √(mean per-dim variance):
     an isotropic rescaling, so the code space's geometry (and a head's implicit bias) is kept."""
+
+    mean: Tensor
+    scale: Tensor
 
     def __init__(self, codes: Tensor) -> None:
         super().__init__()
@@ -58,8 +62,10 @@ class _Rescale(nn.Module):
 @torch.no_grad()
 def _accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 2048) -> float:
     model.eval()
-    correct = sum(int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
-                  for i in range(0, len(x), batch_size))
+    correct = sum(
+        int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
+        for i in range(0, len(x), batch_size)
+    )
     return correct / len(x)
 
 
@@ -98,7 +104,8 @@ def transfer_accuracy(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         head: nn.Module = (
-            nn.Linear(code_dim, n_classes) if hidden == 0
+            nn.Linear(code_dim, n_classes)
+            if hidden == 0
             else nn.Sequential(nn.Linear(code_dim, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
         )
         body = copy.deepcopy(encoder) if frozen else _reinitialize(encoder)

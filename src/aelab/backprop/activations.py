@@ -38,8 +38,8 @@ verification all read this table.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -127,22 +127,33 @@ def _leaky_relu_grad(a: Tensor) -> Tensor:
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: z, None, torch.nn.Identity, lambda z: z),
     # sigmoid saturates where a < 0.026 or a > 0.974 (φ' < 0.025)
-    "sigmoid": Activation("sigmoid", torch.sigmoid, _sigmoid_grad, torch.nn.Sigmoid, torch.sigmoid_,
-                          saturation="slope", max_slope=0.25),
-    "relu": Activation("relu", torch.relu, _relu_grad, torch.nn.ReLU, torch.relu_, _relu_delta,
-                       init="kaiming", gain=math.sqrt(2.0), saturation="dead"),
+    "sigmoid": Activation(
+        "sigmoid", torch.sigmoid, _sigmoid_grad, torch.nn.Sigmoid, torch.sigmoid_, saturation="slope", max_slope=0.25
+    ),
+    "relu": Activation(
+        "relu",
+        torch.relu,
+        _relu_grad,
+        torch.nn.ReLU,
+        torch.relu_,
+        _relu_delta,
+        init="kaiming",
+        gain=math.sqrt(2.0),
+        saturation="dead",
+    ),
     # softplus saturates where a < 0.105 (z < −2.2)
     "softplus": Activation("softplus", F.softplus, _softplus_grad, torch.nn.Softplus, saturation="slope"),
     # tanh saturates where |a| > 0.949
-    "tanh": Activation("tanh", torch.tanh, _tanh_grad, torch.nn.Tanh, torch.tanh_,
-                       gain=5.0 / 3, saturation="slope"),
+    "tanh": Activation("tanh", torch.tanh, _tanh_grad, torch.nn.Tanh, torch.tanh_, gain=5.0 / 3, saturation="slope"),
     "leaky_relu": Activation(
         "leaky_relu",
         lambda z: F.leaky_relu(z, LEAKY_RELU_SLOPE),
         _leaky_relu_grad,
         lambda: torch.nn.LeakyReLU(LEAKY_RELU_SLOPE),
         lambda z: F.leaky_relu_(z, LEAKY_RELU_SLOPE),
-        init="kaiming", gain=math.sqrt(2.0 / (1 + LEAKY_RELU_SLOPE**2)), saturation="dead",
+        init="kaiming",
+        gain=math.sqrt(2.0 / (1 + LEAKY_RELU_SLOPE**2)),
+        saturation="dead",
     ),
 }
 
@@ -152,6 +163,4 @@ def get_activation(name: str) -> Activation:
     try:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown activation {name!r}; valid activations: {', '.join(ACTIVATIONS)}"
-        ) from None
+        raise ValueError(f"unknown activation {name!r}; valid activations: {', '.join(ACTIVATIONS)}") from None

@@ -31,8 +31,9 @@ def _patch_chunk_bytes(x: Tensor) -> int:
     return PATCH_CHUNK_BYTES_CPU if x.device.type == "cpu" else max(x.nbytes, PATCH_CHUNK_BYTES_MIN_GPU)
 
 
-def unfolded_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int,
-                    activation: str | Activation) -> Tensor:
+def unfolded_conv2d(
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int, activation: str | Activation
+) -> Tensor:
     """A convolution as the lecture's fully connected layer on patches:
 
         patches = unfold(x)                     (N·H'·W', k·k·C), one row per output position
@@ -56,8 +57,8 @@ def unfolded_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int,
     w_rows = weight.permute(0, 2, 3, 1).reshape(c_out, k * k * c_in)  # columns ordered (i, j, c)
     per_image = h_out * w_out * k * k * c_in * x.element_size()
     chunks = x.split(max(1, _patch_chunk_bytes(x) // per_image))
-    a = [_linear_act_on_patches(xc, w_rows, bias, k, stride, padding, activation) for xc in chunks]
-    a = a[0] if len(a) == 1 else torch.cat(a)  # (N·H'·W', C_out)
+    parts = [_linear_act_on_patches(xc, w_rows, bias, k, stride, padding, activation) for xc in chunks]
+    a = parts[0] if len(parts) == 1 else torch.cat(parts)  # (N·H'·W', C_out)
     return a.view(n, h_out, w_out, c_out).permute(0, 3, 1, 2)
 
 
@@ -97,8 +98,9 @@ def _in_torch_func_transform() -> bool:
     return peek is not None and peek() is not None
 
 
-def _linear_act_on_patches(x: Tensor, w_rows: Tensor, bias: Tensor | None, k: int, stride: int,
-                           padding: int, activation: str | Activation) -> Tensor:
+def _linear_act_on_patches(
+    x: Tensor, w_rows: Tensor, bias: Tensor | None, k: int, stride: int, padding: int, activation: str | Activation
+) -> Tensor:
     """``linear_act(unfold(x), W, b)``, with the patches rebuilt from x when backward needs them.
 
     The Function saves its input for ∂E/∂W = δᵀ·patches; that input is k² times the size of x
@@ -119,8 +121,10 @@ def _linear_act_on_patches(x: Tensor, w_rows: Tensor, bias: Tensor | None, k: in
         if saved is not _REBUILD:
             return saved  # type: ignore[return-value]
         if x._version != version:
-            raise RuntimeError("unfolded_conv2d: its input was modified in place after the forward "
-                               "pass, so the patches needed for backward cannot be rebuilt")
+            raise RuntimeError(
+                "unfolded_conv2d: its input was modified in place after the forward "
+                "pass, so the patches needed for backward cannot be rebuilt"
+            )
         return _patches(x, k, stride, padding)
 
     with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
@@ -130,13 +134,20 @@ def _linear_act_on_patches(x: Tensor, w_rows: Tensor, bias: Tensor | None, k: in
 class LectureConv2d(nn.Conv2d):
     """``φ(conv(x))`` whose backward is the hand-written Function on unfolded patches."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, activation: str = "identity"):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        activation: str = "identity",
+    ):
         self.act = get_activation(activation)
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
 
     def forward(self, x: Tensor) -> Tensor:
-        return unfolded_conv2d(x, self.weight, self.bias, self.stride[0], self.padding[0], self.act)
+        return unfolded_conv2d(x, self.weight, self.bias, self.stride[0], int(self.padding[0]), self.act)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, activation={self.act.name}"

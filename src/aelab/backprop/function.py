@@ -82,9 +82,7 @@ def _autocast_aware(device_type: str) -> type[LinearActFunction]:
             "setup_context": staticmethod(
                 torch.amp.custom_fwd(LinearActFunction.setup_context, device_type=device_type)
             ),
-            "backward": staticmethod(
-                torch.amp.custom_bwd(LinearActFunction.backward, device_type=device_type)
-            ),
+            "backward": staticmethod(torch.amp.custom_bwd(LinearActFunction.backward, device_type=device_type)),
         },
     )
 
@@ -104,29 +102,20 @@ def _check_inputs(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
     if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
         raise ValueError("linear_act expects tensors for x and weight")
     if weight.dim() != 2:
-        raise ValueError(
-            f"weight must have shape (out_features, in_features), got {tuple(weight.shape)}"
-        )
+        raise ValueError(f"weight must have shape (out_features, in_features), got {tuple(weight.shape)}")
     out_f, in_f = weight.shape
     if x.dim() != 2 or x.shape[1] != in_f:
         raise ValueError(
-            f"x must have shape (batch, {in_f}) to match weight {tuple(weight.shape)}, "
-            f"got {tuple(x.shape)}"
+            f"x must have shape (batch, {in_f}) to match weight {tuple(weight.shape)}, got {tuple(x.shape)}"
         )
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_f):
         raise ValueError(f"bias must have shape ({out_f},), got {tuple(bias.shape)}")
     tensors = [t for t in (x, weight, bias) if t is not None]
     if any(t.device != x.device for t in tensors):
-        raise ValueError(
-            "x, weight and bias must be on one device, got "
-            + ", ".join(str(t.device) for t in tensors)
-        )
+        raise ValueError("x, weight and bias must be on one device, got " + ", ".join(str(t.device) for t in tensors))
     # Under autocast mixed dtypes are expected (fp32 master weights, low-precision activations).
     if not torch.is_autocast_enabled(x.device.type) and any(t.dtype != x.dtype for t in tensors):
-        raise ValueError(
-            "x, weight and bias must share one dtype, got "
-            + ", ".join(str(t.dtype) for t in tensors)
-        )
+        raise ValueError("x, weight and bias must share one dtype, got " + ", ".join(str(t.dtype) for t in tensors))
 
 
 def linear_act(

@@ -15,9 +15,7 @@ class LectureLinear(nn.Linear):
     so a state_dict moves between this layer and ``nn.Linear`` + activation unchanged.
     """
 
-    def __init__(
-        self, in_features: int, out_features: int, activation: str = "identity", bias: bool = True
-    ) -> None:
+    def __init__(self, in_features: int, out_features: int, activation: str = "identity", bias: bool = True) -> None:
         self.act = get_activation(activation)  # validate before allocating parameters
         super().__init__(in_features, out_features, bias=bias)
 

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -41,7 +42,7 @@ class L2PenaltyFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(lam: float, *weights: Tensor) -> Tensor:
-        return 0.5 * lam * sum(w.pow(2).sum() for w in weights)
+        return cast(Tensor, 0.5 * lam * sum(w.pow(2).sum() for w in weights))
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple, output: Tensor) -> None:
@@ -51,10 +52,7 @@ class L2PenaltyFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_e: Tensor) -> tuple[Tensor | None, ...]:
         weights = ctx.saved_tensors
-        grads = tuple(
-            ctx.lam * w * grad_e if need else None
-            for w, need in zip(weights, ctx.needs_input_grad[1:])
-        )
+        grads = tuple(ctx.lam * w * grad_e if need else None for w, need in zip(weights, ctx.needs_input_grad[1:]))
         return (None, *grads)
 
 

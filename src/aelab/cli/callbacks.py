@@ -27,6 +27,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from aelab.config import override_key
 from aelab.errors import AelabError, RunDirError
 
 _SWEEP_LOCK: list[int] = []  # the sweep dir's lock, held until the process ends
@@ -78,11 +79,10 @@ class PreflightCallback(Callback):
 
 
 def _command_line(config: Any) -> tuple[list[str], dict[str, str]]:
-    task = OmegaConf.select(config, "hydra.overrides.task", default=[]) or []
-    params = OmegaConf.select(config, "hydra.sweeper.params", default={}) or {}
-    plain = lambda node: OmegaConf.to_container(node) if OmegaConf.is_config(node) else node  # noqa: E731
-    keep = [str(o) for o in plain(task) if not str(o).lstrip("+~").startswith("skip_done=")]
-    return sorted(keep), {str(k): str(v) for k, v in (plain(params) or {}).items()}
+    task = OmegaConf.select(config, "hydra.overrides.task", default=None) or []
+    params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
+    keep = [str(o) for o in task if override_key(str(o)) != "skip_done"]
+    return sorted(keep), {str(k): str(v) for k, v in params.items()}
 
 
 def _check_sweep_dir(sweep_dir: Path, config: DictConfig) -> None:
@@ -96,26 +96,34 @@ def _check_sweep_dir(sweep_dir: Path, config: DictConfig) -> None:
         raise RunDirError(f"{sweep_dir} is a file, not a directory") from None
     holder = _holder(sweep_dir)
     if holder is not None:
-        raise RunDirError(f"{sweep_dir} is in use by another sweep (pid {holder or '?'}); wait for it to end, or "
-                          "choose another hydra.sweep.dir")
+        raise RunDirError(
+            f"{sweep_dir} is in use by another sweep (pid {holder or '?'}); wait for it to end, or "
+            "choose another hydra.sweep.dir"
+        )
     if not entries:
         return
     where = f"{sweep_dir} already holds a sweep"
     previous_path = sweep_dir / "multirun.yaml"
     if not bool(OmegaConf.select(config, "skip_done", default=False)):
-        raise RunDirError(f"{where}; complete it with skip_done=true and the same overrides, rebuild its report "
-                          f"with aelab-report {sweep_dir}, or choose another hydra.sweep.dir")
+        raise RunDirError(
+            f"{where}; complete it with skip_done=true and the same overrides, rebuild its report "
+            f"with aelab-report {sweep_dir}, or choose another hydra.sweep.dir"
+        )
     try:
         previous = OmegaConf.load(previous_path)
     except Exception:
-        raise RunDirError(f"{where} whose command line cannot be read ({previous_path.name} is missing or "
-                          "damaged); choose another hydra.sweep.dir") from None
+        raise RunDirError(
+            f"{where} whose command line cannot be read ({previous_path.name} is missing or "
+            "damaged); choose another hydra.sweep.dir"
+        ) from None
     (old_task, old_params), (new_task, new_params) = _command_line(previous), _command_line(config)
     if (old_task, old_params) != (new_task, new_params):
         was = " ".join(old_task + [f"{k}={v}" for k, v in old_params.items()])
         now = " ".join(new_task + [f"{k}={v}" for k, v in new_params.items()])
-        raise RunDirError(f"{where} of another grid ({was}), not this one ({now}); skip_done=true completes "
-                          "only the same sweep: choose another hydra.sweep.dir")
+        raise RunDirError(
+            f"{where} of another grid ({was}), not this one ({now}); skip_done=true completes "
+            "only the same sweep: choose another hydra.sweep.dir"
+        )
 
 
 def _holder(folder: Path) -> int | None:
@@ -136,8 +144,9 @@ def _lock_sweep_dir(sweep_dir: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        raise RunDirError(f"{sweep_dir} is in use by another sweep; wait for it to end, or choose another "
-                          "hydra.sweep.dir") from None
+        raise RunDirError(
+            f"{sweep_dir} is in use by another sweep; wait for it to end, or choose another hydra.sweep.dir"
+        ) from None
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

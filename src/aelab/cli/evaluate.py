@@ -14,8 +14,9 @@ from aelab.errors import AelabError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aelab-evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="aelab-evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run_dir")
     parser.add_argument("--which", choices=("best", "last"), default="best")
     parser.add_argument("--n", type=int, default=16, help="test digits in the grid")

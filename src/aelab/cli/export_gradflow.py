@@ -15,8 +15,9 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aelab-export-gradflow", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="aelab-export-gradflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("path", type=Path, help="a run dir, its tb/ dir, or a sweep dir of runs")
     parser.add_argument("--out", type=Path, default=None, help="PNG to write (default: <path>/gradflow.png)")
     parser.add_argument("--prefix", default="grad_norm/", help="scalar tag prefix to plot (default grad_norm/)")

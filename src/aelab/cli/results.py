@@ -20,30 +20,66 @@ import sys
 from pathlib import Path
 
 from aelab.errors import AelabError
-from aelab.results import AE_METHODS, METHODS, parse_runs, run_results
+from aelab.reports.results import AE_METHODS, METHODS, parse_runs, run_results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="CPU smoke run: 5,000 training images, 2 epochs, subsets for the measurements")
-    parser.add_argument("--runs", nargs="+", default=[], metavar="NAME=RUN_DIR",
-                        help=f"collect finished runs instead of training; NAME one of: {', '.join(AE_METHODS)}")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD",
-                        help=f"rows to produce (default: all of {', '.join(METHODS)}; --runs adds its own)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="markdown file (default docs/RESULTS.md; --quick: outputs/results_quick/RESULTS.md)")
-    parser.add_argument("--train-dir", type=Path, default=None,
-                        help="where AEs are trained (default outputs/results; --quick: outputs/results_quick/runs)")
-    parser.add_argument("--override", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="extra Hydra overrides for every AE trained here, e.g. trainer.epochs=5")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="CPU smoke run: 5,000 training images, 2 epochs, subsets for the measurements",
+    )
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        default=[],
+        metavar="NAME=RUN_DIR",
+        help=f"collect finished runs instead of training; NAME one of: {', '.join(AE_METHODS)}",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        choices=METHODS,
+        metavar="METHOD",
+        help=f"rows to produce (default: all of {', '.join(METHODS)}; --runs adds its own)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="markdown file (default docs/RESULTS.md; --quick: outputs/results_quick/RESULTS.md)",
+    )
+    parser.add_argument(
+        "--train-dir",
+        type=Path,
+        default=None,
+        help="where AEs are trained (default outputs/results; --quick: outputs/results_quick/runs)",
+    )
+    parser.add_argument(
+        "--override",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Hydra overrides for every AE trained here, e.g. trainer.epochs=5",
+    )
     parser.add_argument("--retrain", action="store_true", help="train again even if a completed run exists")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default $AELAB_DATA_DIR)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's; --quick: 1, much faster on a busy CPU)")
-    parser.add_argument("--hardware", nargs="+", default=[], metavar="NAME=TEXT",
-                        help="what a collected run was trained on, when its metrics.json does not say")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's; --quick: 1, much faster on a busy CPU)",
+    )
+    parser.add_argument(
+        "--hardware",
+        nargs="+",
+        default=[],
+        metavar="NAME=TEXT",
+        help="what a collected run was trained on, when its metrics.json does not say",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     threads = args.threads or (1 if args.quick else None)
@@ -59,9 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         if len(hardware) != len(args.hardware):
             raise ValueError("--hardware takes NAME=TEXT")
         results = run_results(
-            out, methods=args.methods, runs=runs, quick=args.quick, train_root=train_dir,
-            data_root=args.data_root, device=args.device, extra_overrides=args.override,
-            retrain=args.retrain, hardware=hardware,
+            out,
+            methods=args.methods,
+            runs=runs,
+            quick=args.quick,
+            train_root=train_dir,
+            data_root=args.data_root,
+            device=args.device,
+            extra_overrides=args.override,
+            retrain=args.retrain,
+            hardware=hardware,
             command=shlex.join(["python", "scripts/results.py", *(sys.argv[1:] if argv is None else argv)]),
         )
     except (ValueError, AelabError) as err:

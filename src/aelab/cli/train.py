@@ -72,8 +72,16 @@ def _record_refused_job(err: AelabError) -> None:
 
     hydra_cfg = HydraConfig.get()
     job_dir = Path(hydra_cfg.runtime.output_dir)
-    record = {"status": "failed", "error": f"refused: {err}", "history": [], "epochs_completed": 0,
-              "val": None, "test": None, "hparams": None, "overrides": list(hydra_cfg.overrides.task)}
+    record = {
+        "status": "failed",
+        "error": f"refused: {err}",
+        "history": [],
+        "epochs_completed": 0,
+        "val": None,
+        "test": None,
+        "hparams": None,
+        "overrides": list(hydra_cfg.overrides.task),
+    }
     try:
         if not any(job_dir.iterdir()):
             write_text(job_dir / ".hydra" / "overrides.yaml", OmegaConf.to_yaml(hydra_cfg.overrides.task))
@@ -112,7 +120,8 @@ class StartupStderr(io.TextIOBase):
     callback releases it the moment aelab's own code runs; from then on it writes straight through."""
 
     def __init__(self, real: Any) -> None:
-        self.real, self.held, self.passing = real, [], False
+        self.real, self.passing = real, False
+        self.held: list[str] = []
 
     def write(self, text: str) -> int:
         if self.passing:
@@ -139,13 +148,24 @@ class StartupStderr(io.TextIOBase):
 
 def one_line(text: str) -> str:
     """Hydra's multi-line composition error as one line, without its debugging advice."""
-    skip = ("Set the environment variable HYDRA_FULL_ERROR", "To append to your config use", "object_type=",
-            "Config search path:", "provider=")
+    skip = (
+        "Set the environment variable HYDRA_FULL_ERROR",
+        "To append to your config use",
+        "object_type=",
+        "Config search path:",
+        "provider=",
+    )
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith(skip)]
     full_key = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("full_key:")), None)
     lines = [line for line in lines if not line.startswith("full_key:")]
-    unknown = next((re.search(r"Key '([^']+)' not in '([^']+)'", line) for line in lines
-                    if re.search(r"Key '([^']+)' not in '([^']+)'", line)), None)
+    unknown = next(
+        (
+            re.search(r"Key '([^']+)' not in '([^']+)'", line)
+            for line in lines
+            if re.search(r"Key '([^']+)' not in '([^']+)'", line)
+        ),
+        None,
+    )
     if unknown:
         return f"unknown key {full_key or unknown.group(1)} ({unknown.group(2)} has no key {unknown.group(1)!r})"
     parts: list[str] = []
@@ -170,7 +190,7 @@ def main() -> Any:
         return app()
     held = StartupStderr(sys.stderr)
     STARTUP.append(held)
-    sys.stderr = held  # type: ignore[assignment]
+    sys.stderr = held
     try:
         return app()
     except SystemExit as exit_:

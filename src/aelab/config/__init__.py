@@ -28,8 +28,16 @@ from aelab.models import FAMILIES, family, model_size
 
 CONF_PACKAGE = "aelab.conf"
 # Keys that may differ between two attempts at the same run: where it runs and how it reports.
-VOLATILE = ("resume", "skip_done", "device", "data.root", "data.download", "trainer.progress", "trainer.threads",
-            "logging")
+VOLATILE = (
+    "resume",
+    "skip_done",
+    "device",
+    "data.root",
+    "data.download",
+    "trainer.progress",
+    "trainer.threads",
+    "logging",
+)
 
 
 def register_configs() -> None:
@@ -48,8 +56,9 @@ def compose(overrides: list[str] | None = None, return_hydra_config: bool = Fals
 
     register_configs()
     with initialize_config_module(config_module=CONF_PACKAGE, version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=list(overrides or []),
-                             return_hydra_config=return_hydra_config)
+        return hydra_compose(
+            config_name="config", overrides=list(overrides or []), return_hydra_config=return_hydra_config
+        )
 
 
 def _build(cls: type, values: Any, prefix: str) -> Any:
@@ -86,6 +95,21 @@ def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
     return _build(Config, {**values, **groups, "model": _build(model_cls, model, "model.")}, "")
 
 
+def override_key(override: str) -> str:
+    """``+model.width=8`` → ``model.width``: the key a command-line override sets."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def merge_overrides(*groups: Any) -> list[str]:
+    """Overrides in order, a later value of a key replacing an earlier one (Hydra refuses a key twice)."""
+    merged: dict[str, str] = {}
+    for group in groups:
+        for item in group:
+            merged.pop(override_key(item), None)
+            merged[override_key(item)] = item
+    return list(merged.values())
+
+
 def to_dict(config: Config) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
@@ -109,8 +133,9 @@ def _leaves(values: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _stable(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in _leaves(values).items()
-            if not any(k == vol or k.startswith(vol + ".") for vol in VOLATILE)}
+    return {
+        k: v for k, v in _leaves(values).items() if not any(k == vol or k.startswith(vol + ".") for vol in VOLATILE)
+    }
 
 
 def fingerprint(config: Config | dict[str, Any]) -> str:
@@ -135,12 +160,22 @@ def training_bytes(config: Config) -> int:
     return 4 * (copies * size.params + batch * size.floats_per_example + 70_000 * 784)
 
 
-_DEFAULTS = {"depth": 4, "model.width": 256, "model.hidden": None, "model.channels": 32, "model.fc_hidden": 0,
-             "model.code_dim": 30, "trainer.batch_size": 128, "trainer.eval_batch_size": 1000}
+_DEFAULTS = {
+    "depth": 4,
+    "model.width": 256,
+    "model.hidden": None,
+    "model.channels": 32,
+    "model.fc_hidden": 0,
+    "model.code_dim": 30,
+    "trainer.batch_size": 128,
+    "trainer.eval_batch_size": 1000,
+}
 
 
 def _with(config: Config, key: str, value: Any) -> Config:
-    new = dataclasses.replace(config, model=dataclasses.replace(config.model), trainer=dataclasses.replace(config.trainer))
+    new = dataclasses.replace(
+        config, model=dataclasses.replace(config.model), trainer=dataclasses.replace(config.trainer)
+    )
     group, _, name = key.rpartition(".")
     if not group:  # depth: the model's depth follows the top-level key
         new.depth = new.model.depth = value
@@ -159,16 +194,22 @@ def check_size(config: Config, device: torch.device) -> None:
     if budget is None or need <= 0.9 * budget:
         return
     keys = dict(model_size(config.model).keys)
-    keys.update({"trainer.batch_size": config.trainer.batch_size, "trainer.eval_batch_size": config.trainer.eval_batch_size})
-    shrunk = {key: training_bytes(_with(config, key, _DEFAULTS[key])) for key in keys
-              if key in _DEFAULTS and keys[key] != _DEFAULTS[key]}
+    keys.update(
+        {"trainer.batch_size": config.trainer.batch_size, "trainer.eval_batch_size": config.trainer.eval_batch_size}
+    )
+    shrunk = {
+        key: training_bytes(_with(config, key, _DEFAULTS[key]))
+        for key in keys
+        if key in _DEFAULTS and keys[key] != _DEFAULTS[key]
+    }
     culprit = min(shrunk, key=shrunk.__getitem__) if shrunk else "model"
     value = keys.get(culprit)
     size = model_size(config.model)
     raise ConfigError(
         f"{culprit}={value if not isinstance(value, list) else list(value)} makes the run too large for this "
         f"{device.type.upper()}: {size.params:.3g} parameters, about {need / 2**30:,.1f} GiB to train, but "
-        f"{budget / 2**30:,.1f} GiB of memory is available; choose a smaller {culprit}")
+        f"{budget / 2**30:,.1f} GiB of memory is available; choose a smaller {culprit}"
+    )
 
 
 def check(config: Config, device: torch.device | None = None) -> None:
@@ -179,5 +220,21 @@ def check(config: Config, device: torch.device | None = None) -> None:
         check_size(config, device)
 
 
-__all__ = ["CONF_PACKAGE", "Config", "ConfigError", "VOLATILE", "check", "check_size", "compose", "differences",
-           "fingerprint", "lookup", "register_configs", "to_config", "to_dict", "training_bytes"]
+__all__ = [
+    "CONF_PACKAGE",
+    "VOLATILE",
+    "Config",
+    "ConfigError",
+    "check",
+    "check_size",
+    "compose",
+    "differences",
+    "fingerprint",
+    "lookup",
+    "merge_overrides",
+    "override_key",
+    "register_configs",
+    "to_config",
+    "to_dict",
+    "training_bytes",
+]

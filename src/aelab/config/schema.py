@@ -56,8 +56,10 @@ class DataConfig:
         check_at_least("data.split_seed", self.split_seed, 0)
         check_at_least("data.shift_augment", self.shift_augment, 0)
         if self.shift_augment > MAX_SHIFT:
-            raise ConfigError(f"data.shift_augment={self.shift_augment} is out of range: data.shift_augment must be "
-                              f"<= {MAX_SHIFT} (half the {IMAGE_SHAPE[-1]}-pixel image side)")
+            raise ConfigError(
+                f"data.shift_augment={self.shift_augment} is out of range: data.shift_augment must be "
+                f"<= {MAX_SHIFT} (half the {IMAGE_SHAPE[-1]}-pixel image side)"
+            )
 
 
 @dataclass
@@ -82,8 +84,9 @@ class OptimizerConfig:
         if not 0 < self.beta <= 1:
             raise ConfigError(f"optimizer.beta={self.beta} is out of range: 0 < optimizer.beta <= 1")
         if not 0 < self.warmup_fraction < 1:
-            raise ConfigError(f"optimizer.warmup_fraction={self.warmup_fraction} is out of range: "
-                              "0 < optimizer.warmup_fraction < 1")
+            raise ConfigError(
+                f"optimizer.warmup_fraction={self.warmup_fraction} is out of range: 0 < optimizer.warmup_fraction < 1"
+            )
         check_at_least("optimizer.base_batch_size", self.base_batch_size, 1)
 
 
@@ -168,8 +171,26 @@ class Config:
             raise ConfigError("trainer.cuda_graphs and trainer.compile are two ways to speed up the step: pick one")
 
 
-GROUPS: dict[str, type] = {"data": DataConfig, "optimizer": OptimizerConfig, "loss": LossConfig,
-                           "trainer": TrainerConfig, "logging": LoggingConfig}
+GROUPS: dict[str, type] = {
+    "data": DataConfig,
+    "optimizer": OptimizerConfig,
+    "loss": LossConfig,
+    "trainer": TrainerConfig,
+    "logging": LoggingConfig,
+}
 
-__all__ = ["Config", "DataConfig", "GROUPS", "LOSSES", "LR_SCALINGS", "LoggingConfig", "LossConfig", "ModelConfig",
-           "OPTIMIZERS", "OptimizerConfig", "PRECISIONS", "SCHEDULES", "TrainerConfig"]
+__all__ = [
+    "GROUPS",
+    "LOSSES",
+    "LR_SCALINGS",
+    "OPTIMIZERS",
+    "PRECISIONS",
+    "SCHEDULES",
+    "Config",
+    "DataConfig",
+    "LoggingConfig",
+    "LossConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "TrainerConfig",
+]

@@ -36,7 +36,7 @@ class Splits:
     test_x: Tensor
     test_y: Tensor
 
-    def to(self, device: torch.device | str) -> "Splits":
+    def to(self, device: torch.device | str) -> Splits:
         return Splits(*(getattr(self, f.name).to(device) for f in fields(self)))
 
 
@@ -66,8 +66,10 @@ def _extract_archives(ds: Dataset, raw: Path, missing: list[str]) -> list[str]:
         try:
             extract_archive(str(raw / f"{name}.gz"), str(raw))
         except (OSError, EOFError) as err:
-            raise DataError(f"{raw / (name + '.gz')} could not be unpacked ({type(err).__name__}: "
-                            f"{str(err).splitlines()[0] if str(err) else ''})") from None
+            raise DataError(
+                f"{raw / (name + '.gz')} could not be unpacked ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else ''})"
+            ) from None
     return _missing(ds, raw)
 
 
@@ -107,10 +109,10 @@ def check_dataset(name: str, root: str | Path, download: bool) -> tuple[int, int
         if not download:
             raise DataError(f"{where} and data.download=false: allow the download with data.download=true, {point}")
         _download(ds, root, raw, missing)
-    counts = {}
+    counts: dict[str, int] = {}
     for file, sha in ds.sha256.items():
-        split = 0 if file.startswith("train") else 1
-        counts[file] = check_idx(raw / file, sha, ds.sizes[split] if ds.sizes else None)
+        which = 0 if file.startswith("train") else 1
+        counts[file] = check_idx(raw / file, sha, ds.sizes[which] if ds.sizes else None)
     for split in ("train", "t10k"):
         images, labels = counts[f"{split}-images-idx3-ubyte"], counts[f"{split}-labels-idx1-ubyte"]
         if images != labels:
@@ -157,7 +159,9 @@ def load_dataset(
     test_y = test.targets
     if eval_limit is not None:
         test_x, test_y = test_x[:eval_limit], test_y[:eval_limit]
-    splits = Splits(images[train_idx], train.targets[train_idx], images[val_idx], train.targets[val_idx], test_x, test_y)
+    splits = Splits(
+        images[train_idx], train.targets[train_idx], images[val_idx], train.targets[val_idx], test_x, test_y
+    )
     return splits.to(device)
 
 
@@ -171,5 +175,18 @@ def load(config: Any, device: torch.device | str = "cpu", **overrides: Any) -> S
     return load_dataset(**{**args, **overrides}, device=device)
 
 
-__all__ = ["DATASETS", "Dataset", "N_VAL", "Splits", "check_dataset", "dataset", "epoch_permutation", "load",
-           "load_dataset", "offline", "raw_folder", "shift_images", "split_sizes"]
+__all__ = [
+    "DATASETS",
+    "N_VAL",
+    "Dataset",
+    "Splits",
+    "check_dataset",
+    "dataset",
+    "epoch_permutation",
+    "load",
+    "load_dataset",
+    "offline",
+    "raw_folder",
+    "shift_images",
+    "split_sizes",
+]

@@ -38,10 +38,9 @@ def check_idx(path: Path, sha256: str | None, count: int | None = None) -> int:
     ndim = want & 0xFF
     if len(data) < 4 + 4 * ndim:
         raise DataError(f"{path} is truncated: {len(data)} bytes, shorter than its header")
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     if kind == "image" and dims[1:] != [IMAGE_SIDE, IMAGE_SIDE]:
-        raise DataError(f"{path} holds {dims[1]}×{dims[2]} images; aelab's models take "
-                        f"{IMAGE_SIDE}×{IMAGE_SIDE}")
+        raise DataError(f"{path} holds {dims[1]}×{dims[2]} images; aelab's models take {IMAGE_SIDE}×{IMAGE_SIDE}")
     if count is not None and dims[0] != count:
         raise DataError(f"{path} holds {dims[0]:,} {kind}s; this dataset has {count:,}")
     n_values = 1
@@ -50,11 +49,15 @@ def check_idx(path: Path, sha256: str | None, count: int | None = None) -> int:
     expected = 4 + 4 * ndim + n_values  # header, then one byte per value
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "longer than its header says"
-        raise DataError(f"{path} is {what}: {len(data):,} bytes, its header ({' × '.join(map(str, dims))} "
-                        f"{kind}s) needs {expected:,}")
+        raise DataError(
+            f"{path} is {what}: {len(data):,} bytes, its header ({' × '.join(map(str, dims))} "
+            f"{kind}s) needs {expected:,}"
+        )
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise DataError(f"{path} is corrupt: its SHA-256 differs from the published one (size and header "
-                        "are right, so bytes were changed); replace the file")
+        raise DataError(
+            f"{path} is corrupt: its SHA-256 differs from the published one (size and header "
+            "are right, so bytes were changed); replace the file"
+        )
     return dims[0]
 
 

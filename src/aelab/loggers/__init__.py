@@ -8,8 +8,9 @@ A logger is a :class:`RunLogger` subclass registered in :data:`LOGGERS`, built w
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aelab.loggers.base import Loggers, NullLogger, RunLogger
 

@@ -139,8 +139,10 @@ class TensorBoardLogger(RunLogger):
         # On resume, TensorBoard drops what the first attempt logged after the checkpoint (the
         # steps this attempt repeats), so no curve doubles back.
         self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=start_step + 1 if start_step else None)
-        self.on = {k: bool(getattr(self.cfg, k)) for k in ("scalars", "grad_flow", "histograms", "images",
-                                                           "hparams", "projector")}
+        self.on = {
+            k: bool(getattr(self.cfg, k))
+            for k in ("scalars", "grad_flow", "histograms", "images", "hparams", "projector")
+        }
         self.layers: list[tuple[str, Any]] = []
         self._grads: dict[str, Tensor] = {}  # the last logging step's gradients, for histograms
         self._fixed: Tensor | None = None
@@ -160,8 +162,9 @@ class TensorBoardLogger(RunLogger):
         for tag, value in scalars.items():
             self.writer.add_scalar(tag, value, step)
         if self.on["histograms"]:
-            self._grads = {name: layer.weight.grad.detach().clone() for name, layer in self.layers
-                           if layer.weight.grad is not None}
+            self._grads = {
+                name: layer.weight.grad.detach().clone() for name, layer in self.layers if layer.weight.grad is not None
+            }
 
     def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Autoencoder, data: Splits) -> None:
         step, val, w = self.step, record["val"], self.writer
@@ -211,8 +214,13 @@ class TensorBoardLogger(RunLogger):
                     n = min(int(self.cfg.n_projector), len(data.test_x))
                     x = data.test_x[:n]
                     codes = torch.cat([model.encode(c).flatten(1).float() for c in x.split(1000)])
-                    w.add_embedding(codes.cpu(), metadata=data.test_y[:n].tolist(),
-                                    label_img=x.float().cpu(), global_step=step, tag="codes")
+                    w.add_embedding(
+                        codes.cpu(),
+                        metadata=data.test_y[:n].tolist(),
+                        label_img=x.float().cpu(),
+                        global_step=step,
+                        tag="codes",
+                    )
         finally:
             model.train(was_training)
         w.flush()
@@ -228,7 +236,7 @@ class TensorBoardLogger(RunLogger):
         return 0.5 * val["sq_err_per_image"] if self.loss_name == "mse" else val["bce"] * N_PIXELS
 
     @torch.no_grad()
-    def _histograms(self, model: Autoencoder, data: MNISTSplits, step: int) -> None:
+    def _histograms(self, model: Autoencoder, data: Splits, step: int) -> None:
         w = self.writer
         for name, layer in self.layers:
             w.add_histogram(f"weights/{name}", layer.weight.detach().float().cpu(), step)
@@ -237,8 +245,10 @@ class TensorBoardLogger(RunLogger):
             if name in self._grads:
                 w.add_histogram(f"grads/{name}", self._grads[name].float().cpu(), step)
         outputs: dict[str, Tensor] = {}
-        handles = [layer.register_forward_hook(lambda m, i, o, n=name: outputs.__setitem__(n, o.detach()))
-                   for name, layer in self.layers]
+        handles = [
+            layer.register_forward_hook(lambda m, i, o, n=name: outputs.__setitem__(n, o.detach()))
+            for name, layer in self.layers
+        ]
         model.eval()
         try:
             model(data.val_x[:ACTIVATION_BATCH])
@@ -249,14 +259,15 @@ class TensorBoardLogger(RunLogger):
             if name in outputs:
                 w.add_histogram(f"activations/{name}", outputs[name].float().cpu(), step)
 
-    def _interpolation(self, model: Autoencoder, data: MNISTSplits, step: int) -> None:
+    def _interpolation(self, model: Autoencoder, data: Splits, step: int) -> None:
         """One row: test digit A, decodings of (1 − t)·code(A) + t·code(B) for 10 t from 0 to 1,
         test digit B."""
         from torchvision.utils import make_grid
 
         labels = data.test_y.cpu()
-        idx = [int((labels == d).nonzero()[0]) if (labels == d).any() else i
-               for i, d in enumerate(INTERPOLATION_DIGITS)]
+        idx = [
+            int((labels == d).nonzero()[0]) if (labels == d).any() else i for i, d in enumerate(INTERPOLATION_DIGITS)
+        ]
         ends = data.test_x[idx]
         codes = model.encode(ends)
         t = torch.linspace(0, 1, INTERPOLATION_STEPS, device=codes.device, dtype=codes.dtype)
@@ -288,13 +299,14 @@ class TensorBoardLogger(RunLogger):
         metrics = {tag: math.nan for tag in HPARAM_METRICS}
         exp, _, _ = hparams_summaries(hparam_dict(config, fill=True), metrics)  # all columns
         _, ssi, _ = hparams_summaries(hparam_dict(config), metrics)  # this run's values
-        self.writer.file_writer.add_summary(exp)
-        self.writer.file_writer.add_summary(ssi)
+        writer = self.writer._get_file_writer()  # hparams go into this run's own event file
+        writer.add_summary(exp)
+        writer.add_summary(ssi)
         self.writer.flush()
 
     def _write_hparams_end(self) -> None:
         _, _, sei = hparams_summaries({}, {})  # a SessionEndInfo with STATUS_SUCCESS
-        self.writer.file_writer.add_summary(sei)
+        self.writer._get_file_writer().add_summary(sei)
         self.writer.flush()
 
 

@@ -8,9 +8,10 @@ folders are found at import; ``build_model(config)`` builds whichever family the
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from aelab.models.base import AEOutput, Autoencoder, ModelConfig, Size
 from aelab.models.init import INITS
@@ -73,5 +74,21 @@ def model_size(config: ModelConfig) -> Size:
     return family(config.family).model.size(config)
 
 
-__all__ = ["AEOutput", "Autoencoder", "ConvAutoencoder", "FAMILIES", "MLPAutoencoder", "Family", "IMPLS", "INITS", "ModelConfig", "Size", "TorchConv2d",
-           "TorchLinear", "build_model", "family", "model_size", "register"]
+__all__ = [
+    "FAMILIES",
+    "IMPLS",
+    "INITS",
+    "AEOutput",
+    "Autoencoder",
+    "ConvAutoencoder",
+    "Family",
+    "MLPAutoencoder",
+    "ModelConfig",
+    "Size",
+    "TorchConv2d",
+    "TorchLinear",
+    "build_model",
+    "family",
+    "model_size",
+    "register",
+]

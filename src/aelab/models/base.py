@@ -3,6 +3,7 @@ a summary, and a size estimate that allocates nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -12,7 +13,9 @@ from torch import Tensor, nn
 from aelab.backprop import ACTIVATIONS
 from aelab.errors import ConfigError
 from aelab.models.init import INITS, init_layer
-from aelab.models.layers import IMPLS
+from aelab.models.layers import IMPLS, WeightLayer
+
+WEIGHT_LAYERS = WeightLayer.__args__  # the classes, for isinstance
 
 IMAGE_SHAPE = (1, 28, 28)
 INPUT_DIM = 28 * 28
@@ -96,21 +99,18 @@ class Autoencoder(nn.Module):
     encoder: nn.Sequential
     decoder: nn.Sequential
 
-    def __init__(self, activation: str, code_activation: str, impl: str, init: str,
-                 output_activation: str = "sigmoid") -> None:
+    def __init__(self, config: ModelConfig) -> None:
+        """``config`` is checked (:meth:`ModelConfig.check`: a ConfigError, which is a ValueError,
+        naming the key) before any layer is built."""
         super().__init__()
-        for key, value, allowed in (("activation", activation, ACTIVATIONS),
-                                    ("code_activation", code_activation, ACTIVATIONS),
-                                    ("output_activation", output_activation, OUTPUT_ACTIVATIONS),
-                                    ("impl", impl, IMPLS), ("init", init, INITS)):
-            if value not in allowed:
-                raise ValueError(f"{key}={value!r} is not valid; {key} must be one of: {', '.join(allowed)}")
-        self.activation, self.code_activation, self.impl, self.init_scheme = activation, code_activation, impl, init
-        self.output_activation = output_activation
+        config.check()
+        self.config = config
+        self.activation, self.code_activation, self.impl = config.activation, config.code_activation, config.impl
+        self.init_scheme, self.output_activation = config.init, config.output_activation
 
     @classmethod
-    def from_config(cls, config: Any) -> "Autoencoder":
-        raise NotImplementedError
+    def from_config(cls, config: Any) -> Autoencoder:
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "family"})
 
     @staticmethod
     def size(config: Any) -> Size:
@@ -141,11 +141,11 @@ class Autoencoder(nn.Module):
         # its derivative σ(1 − σ) is the lecture's φ' for the output layer.
         return AEOutput(logits=logits, recon=self.output(logits), code=code)
 
-    def layers(self) -> list[tuple[str, nn.Module]]:
+    def layers(self) -> list[tuple[str, WeightLayer]]:
         """Weight layers first to last, named ``01_enc``, …, ``NN_code``, …, ``LL_out``: the
         lecture's l = 1…L, zero-padded so TensorBoard sorts them in order."""
-        found = [m for m in (*self.encoder, *self.decoder) if hasattr(m, "weight")]
-        n_enc = sum(1 for m in self.encoder if hasattr(m, "weight"))
+        found = [m for m in (*self.encoder, *self.decoder) if isinstance(m, WEIGHT_LAYERS)]
+        n_enc = sum(1 for m in self.encoder if isinstance(m, WEIGHT_LAYERS))
         names = []
         for i, _ in enumerate(found, start=1):
             role = "code" if i == n_enc else "out" if i == len(found) else "enc" if i < n_enc else "dec"
@@ -164,5 +164,14 @@ class Autoencoder(nn.Module):
         )
 
 
-__all__ = ["AEOutput", "Autoencoder", "IMAGE_SHAPE", "INPUT_DIM", "ModelConfig", "OUTPUT_ACTIVATIONS", "Size",
-           "check_at_least", "check_choice"]
+__all__ = [
+    "IMAGE_SHAPE",
+    "INPUT_DIM",
+    "OUTPUT_ACTIVATIONS",
+    "AEOutput",
+    "Autoencoder",
+    "ModelConfig",
+    "Size",
+    "check_at_least",
+    "check_choice",
+]

@@ -13,24 +13,24 @@ import math
 
 from torch import nn
 
+from aelab.backprop import Activation
+
 INITS = ("auto", "xavier", "kaiming", "torch_default")
 
 
-def init_layer(layer: nn.Module, scheme: str) -> None:
+def init_layer(layer: nn.Linear | nn.Conv2d, scheme: str) -> None:
     """Initialise one weight layer (which carries its activation as ``layer.act``)."""
     if scheme not in INITS:
         raise ValueError(f"unknown init {scheme!r}; init must be one of: {', '.join(INITS)}")
     if scheme == "torch_default":
         return
-    act = layer.act
+    act: Activation = layer.act  # type: ignore[assignment]  # every aelab weight layer carries it
     if scheme == "auto":
         scheme = act.init
-    weight = layer.weight
-    assert isinstance(weight, nn.Parameter)
     if scheme == "kaiming":
-        fan_in = nn.init._calculate_correct_fan(weight, "fan_in")
-        nn.init.normal_(weight, 0.0, act.gain / math.sqrt(fan_in))
+        fan_in = nn.init._calculate_correct_fan(layer.weight, "fan_in")
+        nn.init.normal_(layer.weight, 0.0, act.gain / math.sqrt(fan_in))
     else:
-        nn.init.xavier_uniform_(weight, gain=act.gain)
-    if isinstance(layer.bias, nn.Parameter):
+        nn.init.xavier_uniform_(layer.weight, gain=act.gain)
+    if layer.bias is not None:
         nn.init.zeros_(layer.bias)

@@ -37,8 +37,15 @@ class TorchLinear(nn.Linear):
 class TorchConv2d(nn.Conv2d):
     """``φ(conv(x))`` with native autograd (the reference twin of LectureConv2d)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, activation: str = "identity"):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        activation: str = "identity",
+    ):
         self.act = get_activation(activation)
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
         self.phi = self.act.torch_module()
@@ -48,6 +55,10 @@ class TorchConv2d(nn.Conv2d):
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, activation={self.act.name}"
+
+
+# Every weight layer of an aelab model: a native nn.Linear / nn.Conv2d with its activation in `.act`.
+WeightLayer = LectureLinear | TorchLinear | LectureConv2d | TorchConv2d
 
 
 def check_impl(impl: str) -> str:

@@ -25,13 +25,15 @@ def read_series(log_dir: Path, prefix: str) -> dict[str, tuple[list[int], list[f
     """``{layer: (steps, values)}`` for every scalar tag starting with ``prefix``, layer order."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    acc = EventAccumulator(str(log_dir), size_guidance={"scalars": 0, "histograms": 1, "images": 1,
-                                                        "tensors": 1, "compressedHistograms": 1})
+    acc = EventAccumulator(
+        str(log_dir),
+        size_guidance={"scalars": 0, "histograms": 1, "images": 1, "tensors": 1, "compressedHistograms": 1},
+    )
     acc.Reload()
     series = {}
     for tag in sorted(t for t in acc.Tags()["scalars"] if t.startswith(prefix)):
         events = acc.Scalars(tag)
-        series[tag[len(prefix):]] = ([e.step for e in events], [e.value for e in events])
+        series[tag[len(prefix) :]] = ([e.step for e in events], [e.value for e in events])
     return series
 
 
@@ -58,8 +60,12 @@ def plot(runs: list[tuple[str, dict]], prefix: str, out: Path) -> None:
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, 4.4 * rows), sharey=True, squeeze=False)
     log_scale = not prefix.startswith("saturation")
-    quantity = {"grad_norm/": "‖∂E/∂W‖ (gradient norm)", "delta_norm/": "‖δ‖ (error signal)",
-                "weight_norm/": "‖W‖", "saturation/": "saturated / dead units"}.get(prefix, prefix)
+    quantity = {
+        "grad_norm/": "‖∂E/∂W‖ (gradient norm)",
+        "delta_norm/": "‖δ‖ (error signal)",
+        "weight_norm/": "‖W‖",
+        "saturation/": "saturated / dead units",
+    }.get(prefix, prefix)
     for ax, (title, series) in zip(axes.flat, runs):
         cmap = plt.get_cmap("viridis")
         for i, (layer, (steps, values)) in enumerate(series.items()):
@@ -70,8 +76,15 @@ def plot(runs: list[tuple[str, dict]], prefix: str, out: Path) -> None:
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("training step")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, ncol=1 if len(series) <= 20 else 2, title="layer", title_fontsize=7,
-                  loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        ax.legend(
+            fontsize=7,
+            ncol=1 if len(series) <= 20 else 2,
+            title="layer",
+            title_fontsize=7,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            frameon=False,
+        )
     for ax in axes[:, 0]:
         ax.set_ylabel(quantity)
     for ax in list(axes.flat)[n:]:
@@ -95,8 +108,10 @@ def export(path: Path, out: Path | None = None, prefix: str = "grad_norm/") -> t
         if series:
             runs.append((run_title(log_dir, root), series))
     if not runs:
-        raise FileNotFoundError(f"no '{prefix}*' scalars in event files under {path} (was the run trained with "
-                                "logging.loggers=[tensorboard] and logging.grad_flow=true?)")
+        raise FileNotFoundError(
+            f"no '{prefix}*' scalars in event files under {path} (was the run trained with "
+            "logging.loggers=[tensorboard] and logging.grad_flow=true?)"
+        )
     out = out or root / "gradflow.png"
     plot(runs, prefix, out)
     return out, len(runs)

@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from jinja2 import Environment
 
@@ -47,7 +47,7 @@ class Bullets:
     items: list[str]
 
 
-Block = Union[Para, Table, Image, Code, Bullets]
+Block = Para | Table | Image | Code | Bullets
 
 
 @dataclass
@@ -57,6 +57,7 @@ class Section:
 
 
 # --- Markdown ----------------------------------------------------------------------------------
+
 
 def _md_cell(value: Any) -> str:
     return str("" if value is None else value).replace("|", "\\|").replace("\n", " ")
@@ -73,8 +74,10 @@ def _md_block(block: Block, base: Path) -> str:
         rel = Path(os.path.relpath(block.path, base)).as_posix()
         return f"![{block.alt}]({rel})"
     right = block.align_right or [False] * len(block.headers)
-    lines = ["| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
-             "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+    lines = [
+        "| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
+        "|" + "|".join("---:" if r else "---" for r in right) + "|",
+    ]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
     return "\n".join(lines)
 
@@ -89,6 +92,7 @@ def render_markdown(title: str, sections: list[Section], base: Path) -> str:
 
 
 # --- HTML --------------------------------------------------------------------------------------
+
 
 def inline_html(text: str) -> str:
     """Escape ``text``; then ``code`` → <code>, **bold** → <strong>."""
@@ -107,7 +111,8 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;
        padding: 0 1em; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.8em; }
+h1 { font-size: 1.6em; }
+h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.8em; }
 table { border-collapse: collapse; margin: .8em 0; font-size: .88em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; vertical-align: top; }
 th { background: #f3f3f3; } td.r { text-align: right; font-variant-numeric: tabular-nums; }
@@ -136,8 +141,9 @@ def _html_block(block: Block) -> str:
     right = block.align_right or [False] * len(block.headers)
     head = "".join(f"<th>{inline_html(h)}</th>" for h in block.headers)
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=r" if r else ""}>{inline_html(c)}</td>' for c, r in zip(row, right)) + "</tr>"
-        for row in block.rows)
+        "<tr>" + "".join(f"<td{' class=r' if r else ''}>{inline_html(c)}</td>" for c, r in zip(row, right)) + "</tr>"
+        for row in block.rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -148,5 +154,16 @@ def render_html(title: str, sections: list[Section]) -> str:
     return template.render(title=title, sections=rendered)
 
 
-__all__ = ["Block", "Bullets", "Code", "Image", "Para", "Section", "Table", "data_uri", "inline_html",
-           "render_html", "render_markdown"]
+__all__ = [
+    "Block",
+    "Bullets",
+    "Code",
+    "Image",
+    "Para",
+    "Section",
+    "Table",
+    "data_uri",
+    "inline_html",
+    "render_html",
+    "render_markdown",
+]

@@ -44,8 +44,9 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     try:
         state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:  # weights_only refused a Python object: never run it, never advise to
-        raise CorruptFileError(f"{path} holds Python objects other than tensors and plain containers; "
-                               "refusing to load it") from None
+        raise CorruptFileError(
+            f"{path} holds Python objects other than tensors and plain containers; refusing to load it"
+        ) from None
     except (RuntimeError, EOFError, ValueError, KeyError, zipfile.BadZipFile, OSError) as err:
         raise CorruptFileError(f"{path} is not a readable checkpoint ({type(err).__name__})") from None
     if not isinstance(state, dict):

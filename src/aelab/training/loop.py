@@ -21,14 +21,15 @@ import math
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from aelab.config import Config, VOLATILE, check, fingerprint, lookup, to_config, to_dict
+from aelab.config import VOLATILE, Config, check, fingerprint, lookup, override_key, to_config, to_dict
 from aelab.data import check_dataset, epoch_permutation, load_dataset, shift_images, split_sizes
 from aelab.errors import AelabError, ConfigError, CorruptFileError, DiskFullError
 from aelab.files import open_log, read_json, recorded_hashes, sha256, sha256_file, write_json, write_text
@@ -78,8 +79,9 @@ def read_metrics(run_dir: str | Path) -> dict[str, Any] | None:
     return read_json(path) if path.exists() else None
 
 
-def train(cfg: DictConfig | Config, run_dir: str | Path | None = None, logger: RunLogger | None = None
-          ) -> dict[str, Any]:
+def train(
+    cfg: DictConfig | Config, run_dir: str | Path | None = None, logger: RunLogger | None = None
+) -> dict[str, Any]:
     """Train one model as ``cfg`` says; return the metrics also written to metrics.json.
 
     ``logger``: hooks to call instead of the configured loggers (benchmarks, tests); a logger that
@@ -109,8 +111,9 @@ def train(cfg: DictConfig | Config, run_dir: str | Path | None = None, logger: R
     run.lock()
     try:
         with StopFlag() as stop:  # from the first write on, Ctrl-C is an orderly stop at the next step
-            again = plan(where, to_dict(config), resume=decision.kind in ("resume", "restart"),
-                         skip_done=config.skip_done)
+            again = plan(
+                where, to_dict(config), resume=decision.kind in ("resume", "restart"), skip_done=config.skip_done
+            )
             if again.kind in ("skip", "complete"):  # another process finished it meanwhile
                 return _finished(again)
             again.notes = decision.notes
@@ -134,7 +137,9 @@ def _finished(decision: Plan) -> dict[str, Any]:
         log.info("rewrote %s from checkpoints/last.pt", run.metrics)
     test = (metrics.get("test") or {}).get("sq_err_per_image")
     what = "already completed" if decision.kind == "skip" else "is complete"
-    log.info("%s %s (test sq_err_per_image=%.3f); nothing to do", run.path, what, test if test is not None else math.nan)
+    log.info(
+        "%s %s (test sq_err_per_image=%.3f); nothing to do", run.path, what, test if test is not None else math.nan
+    )
     return metrics
 
 
@@ -148,8 +153,12 @@ def _hash_of(path: Path) -> str | None:
 def _metrics(record: dict[str, Any], config: dict[str, Any], last_sha: str | None) -> dict[str, Any]:
     """metrics.json: the record, the config it ran with, its fingerprint and the checkpoints' hashes
     (best.pt's as last.pt records it)."""
-    return {**record, "hparams": config, "config_fingerprint": fingerprint(config),
-            "checkpoints": {"last.pt": last_sha, "best.pt": record.get("best_sha256")}}
+    return {
+        **record,
+        "hparams": config,
+        "config_fingerprint": fingerprint(config),
+        "checkpoints": {"last.pt": last_sha, "best.pt": record.get("best_sha256")},
+    }
 
 
 def _resumed_config(config: Config, saved: dict[str, Any]) -> Config:
@@ -159,10 +168,12 @@ def _resumed_config(config: Config, saved: dict[str, Any]) -> Config:
     it. Called without Hydra (nothing was typed), the model's keys must match."""
     now = to_dict(config)
     typed = _typed_override_keys()
-    keys = [k for k in typed if not _is(k, FROM_NOW)] if typed is not None else \
-        [f"model.{k}" for k in now["model"]]
-    diffs = [f"{k}: checkpoint {lookup(saved, k)!r} vs now {lookup(now, k)!r}" for k in keys
-             if not _is(k, VOLATILE) and lookup(saved, k) != lookup(now, k)]
+    keys = [k for k in typed if not _is(k, FROM_NOW)] if typed is not None else [f"model.{k}" for k in now["model"]]
+    diffs = [
+        f"{k}: checkpoint {lookup(saved, k)!r} vs now {lookup(now, k)!r}"
+        for k in keys
+        if not _is(k, VOLATILE) and lookup(saved, k) != lookup(now, k)
+    ]
     if diffs:
         raise ConfigError("cannot resume with a different architecture or settings: " + "; ".join(diffs))
     merged = copy.deepcopy(saved)
@@ -188,14 +199,22 @@ def _typed_override_keys() -> list[str] | None:
 
     if not HydraConfig.initialized():
         return None
-    keys = [o.split("=", 1)[0].lstrip("+~") for o in HydraConfig.get().overrides.task]
+    keys = [override_key(o) for o in HydraConfig.get().overrides.task]
     return [k for k in keys if not k.startswith("hydra")]
 
 
 # --- one run, in its locked directory ------------------------------------------------------------
 
-def _run(config: Config, device: torch.device, run: RunDir, decision: Plan, logger: RunLogger | None,
-         n_images: int, stop: StopFlag) -> dict[str, Any]:
+
+def _run(
+    config: Config,
+    device: torch.device,
+    run: RunDir,
+    decision: Plan,
+    logger: RunLogger | None,
+    n_images: int,
+    stop: StopFlag,
+) -> dict[str, Any]:
     if config.trainer.threads:
         torch.set_num_threads(config.trainer.threads)
     values = {**to_dict(config), "resume": None, "skip_done": False}  # the run's config, not this attempt's
@@ -211,15 +230,32 @@ def _run(config: Config, device: torch.device, run: RunDir, decision: Plan, logg
                 log.info(note)
 
     if decision.kind in ("fresh", "restart"):
-        record = {"status": "running", "epochs_completed": 0, "best_epoch": None, "val": None, "test": None,
-                  "wall_time_s": 0.0, "train_time_s": 0.0, "trained_samples": 0, "samples_per_s": None,
-                  "error": None, "failed_step": None, "hardware": describe(device), "grad_norms_init": None,
-                  "history": []}
+        record = {
+            "status": "running",
+            "epochs_completed": 0,
+            "best_epoch": None,
+            "val": None,
+            "test": None,
+            "wall_time_s": 0.0,
+            "train_time_s": 0.0,
+            "trained_samples": 0,
+            "samples_per_s": None,
+            "error": None,
+            "failed_step": None,
+            "hardware": describe(device),
+            "grad_norms_init": None,
+            "history": [],
+        }
     else:
+        assert decision.checkpoint is not None
         start_log()
         log.info("resuming %s", run.path)
-        record = {**decision.checkpoint["record"], "status": "running", "error": None,  # type: ignore[index]
-                  "failed_step": None}
+        record = {
+            **decision.checkpoint["record"],
+            "status": "running",
+            "error": None,
+            "failed_step": None,
+        }
     fit = _Fit(config, values, device, run, record, decision.checkpoint if decision.kind == "resume" else None)
     fit.stop = stop
     try:
@@ -253,8 +289,15 @@ def _run(config: Config, device: torch.device, run: RunDir, decision: Plan, logg
 class _Fit:
     """The state of one training run and the one way it reaches the disk (:meth:`commit`)."""
 
-    def __init__(self, config: Config, values: dict[str, Any], device: torch.device, run: RunDir,
-                 record: dict[str, Any], checkpoint: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        values: dict[str, Any],
+        device: torch.device,
+        run: RunDir,
+        record: dict[str, Any],
+        checkpoint: dict[str, Any] | None,
+    ) -> None:
         self.config, self.values, self.device, self.run, self.record = config, values, device, run, record
         self.checkpoint = checkpoint
         self.stop: StopFlag | None = None
@@ -292,8 +335,13 @@ class _Fit:
         if self.record.get("status") == status and self.record.get("error") == error:
             return  # committed already (an interrupt commits the step it stopped at)
         base = self.committed if self.committed is not None else self.record
-        self.record = {**base, "status": status, "error": error, "failed_step": failed_step,
-                       "wall_time_s": self._wall()}
+        self.record = {
+            **base,
+            "status": status,
+            "error": error,
+            "failed_step": failed_step,
+            "wall_time_s": self._wall(),
+        }
         try:
             if keep_state and self.committed is not None:
                 state = load_checkpoint(self.run.last)
@@ -320,8 +368,9 @@ class _Fit:
         model = build_model(config.model).to(device)
         loss_fn = build_loss(config.loss.name, config.model.impl)
         n_train, batch_size = split_sizes(n_images, data_cfg.limit)[0], trainer.batch_size
-        optimizer = build_optimizer(config.optimizer, model.parameters(), capturable=trainer.cuda_graphs,
-                                    batch_size=batch_size)
+        optimizer = build_optimizer(
+            config.optimizer, model.parameters(), capturable=trainer.cuda_graphs, batch_size=batch_size
+        )
         steps_per_epoch = math.ceil(n_train / batch_size)
         scheduler = build_scheduler(config.optimizer, optimizer, steps_per_epoch * trainer.epochs, batch_size)
         batch_gen = torch.Generator().manual_seed(config.seed)  # batch order and augmentation
@@ -346,31 +395,57 @@ class _Fit:
             log.info("at epoch %d, step %d (global step %d)", epoch + 1, step_in_epoch, global_step)
 
         def state() -> dict[str, Any]:
-            return {"format": CHECKPOINT_FORMAT, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict() if scheduler is not None else None, "rng": rng_state(),
-                    "batch_gen": batch_gen.get_state(), "epoch": epoch, "step_in_epoch": step_in_epoch,
-                    "global_step": global_step, "best_val": best_val, "perm": perm, "shifts": shifts,
-                    "best_model": best_model, "loss_sum": loss_sum.detach().cpu(), "n_batches": n_batches,
-                    "config": self.values}
+            return {
+                "format": CHECKPOINT_FORMAT,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "rng": rng_state(),
+                "batch_gen": batch_gen.get_state(),
+                "epoch": epoch,
+                "step_in_epoch": step_in_epoch,
+                "global_step": global_step,
+                "best_val": best_val,
+                "perm": perm,
+                "shifts": shifts,
+                "best_model": best_model,
+                "loss_sum": loss_sum.detach().cpu(),
+                "n_batches": n_batches,
+                "config": self.values,
+            }
 
         def best_checkpoint() -> dict[str, Any]:
-            return {"format": CHECKPOINT_FORMAT, "model": best_model, "config": self.values,
-                    "epoch": record["best_epoch"], "val": record["val"]}
+            return {
+                "format": CHECKPOINT_FORMAT,
+                "model": best_model,
+                "config": self.values,
+                "epoch": record["best_epoch"],
+                "val": record["val"],
+            }
 
         self.state = state
         if self.checkpoint is None:  # step 0: from here on the run resumes from its checkpoint
             self.commit()
         elif best_model is not None and self.shas["best.pt"] != record.get("best_sha256"):
             if run.best.exists() and self.shas["best.pt"] not in recorded_hashes(run.best):
-                raise CorruptFileError(f"{run.best} is corrupt: its SHA-256 differs from the one recorded when it "
-                                       f"was written ({run.best.name}.sha256)")
+                raise CorruptFileError(
+                    f"{run.best} is corrupt: its SHA-256 differs from the one recorded when it "
+                    f"was written ({run.best.name}.sha256)"
+                )
             # killed between last.pt and best.pt: best.pt is from an earlier epoch (or missing); rewrite it
             self.shas["best.pt"] = record["best_sha256"] = save_checkpoint(run.best, best_checkpoint())
         start_log()
 
         # --- the data (verified before the run began), the initial gradient flow ----------------
-        data = load_dataset(data_cfg.name, data_cfg.root, download=False, limit=data_cfg.limit,
-                            eval_limit=data_cfg.eval_limit, split_seed=data_cfg.split_seed, device=device)
+        data = load_dataset(
+            data_cfg.name,
+            data_cfg.root,
+            download=False,
+            limit=data_cfg.limit,
+            eval_limit=data_cfg.eval_limit,
+            split_seed=data_cfg.split_seed,
+            device=device,
+        )
         if len(data.train_x) != n_train:
             raise RuntimeError(f"the training set has {len(data.train_x)} images, expected {n_train}")
         probe = data.val_x[:PROBE_BATCH]
@@ -381,11 +456,23 @@ class _Fit:
         train_step = make_step(trainer, model, loss_fn, optimizer, autocast, (batch_size, *data.train_x.shape[1:]))
         self.logger = logger = logger if logger is not None else make_logger(config, run.path, global_step, best_val)
         log.info("model: %s", model.summary())
-        log.info("run dir: %s | device: %s | %d train / %d val / %d test images", run.path, describe(device),
-                 n_train, len(data.val_x), len(data.test_x))
+        log.info(
+            "run dir: %s | device: %s | %d train / %d val / %d test images",
+            run.path,
+            describe(device),
+            n_train,
+            len(data.val_x),
+            len(data.test_x),
+        )
         if config.optimizer.lr_scaling != "none":
-            log.info("lr %g at batch %d (%s scaling from %g at batch %d)", scaled_lr(config.optimizer, batch_size),
-                     batch_size, config.optimizer.lr_scaling, config.optimizer.lr, config.optimizer.base_batch_size)
+            log.info(
+                "lr %g at batch %d (%s scaling from %g at batch %d)",
+                scaled_lr(config.optimizer, batch_size),
+                batch_size,
+                config.optimizer.lr_scaling,
+                config.optimizer.lr,
+                config.optimizer.base_batch_size,
+            )
         logger.on_train_start(model, data, self.values)
         progress = trainer.progress if trainer.progress is not None else sys.stderr.isatty()
         bad_step = torch.full((), -1, dtype=torch.long, device=device)  # first non-finite step, no sync
@@ -402,16 +489,23 @@ class _Fit:
             assert shifts is not None
             batches = perm.to(device).split(batch_size)
             epoch_shifts = shifts.to(device).split(batch_size, dim=1)
-            bar = tqdm(total=len(batches), initial=step_in_epoch, disable=not progress, leave=False,
-                       desc=f"epoch {epoch + 1}/{trainer.epochs}", unit="batch")
+            bar = tqdm(
+                total=len(batches),
+                initial=step_in_epoch,
+                disable=not progress,
+                leave=False,
+                desc=f"epoch {epoch + 1}/{trainer.epochs}",
+                unit="batch",
+            )
             tick = time.perf_counter()
             model.train()
             for idx, offsets in zip(batches[step_in_epoch:], epoch_shifts[step_in_epoch:]):
                 if stop.requested:  # SIGINT/SIGTERM (also during set-up): commit this step, stop
                     _raise_if_nonfinite(bad_step)
                     bar.close()
-                    record["error"] = (f"{stop.requested} at epoch {epoch + 1}, step {global_step}; "
-                                       f"resume with resume={run.path}")
+                    record["error"] = (
+                        f"{stop.requested} at epoch {epoch + 1}, step {global_step}; resume with resume={run.path}"
+                    )
                     self.commit("interrupted")
                     raise Interrupted(record["error"])
                 x = data.train_x[idx]
@@ -431,8 +525,10 @@ class _Fit:
                 if global_step % config.logging.every_n_steps == 0:
                     _raise_if_nonfinite(bad_step)
                     if progress:
-                        bar.set_postfix(loss=f"{loss.item():.3f}",
-                                        samples_s=f"{trained / (train_time + time.perf_counter() - tick):.0f}")
+                        bar.set_postfix(
+                            loss=f"{loss.item():.3f}",
+                            samples_s=f"{trained / (train_time + time.perf_counter() - tick):.0f}",
+                        )
                 bar.update()
             bar.close()
             _raise_if_nonfinite(bad_step)
@@ -440,8 +536,13 @@ class _Fit:
 
             # --- end of epoch: validate, measure gradient flow, commit ---------------------------
             val = evaluate(model, data.val_x, trainer.eval_batch_size)
-            history = {"epoch": epoch + 1, "train_loss": (loss_sum / max(n_batches, 1)).item(), "val": val,
-                       "lr": float(optimizer.param_groups[0]["lr"]), "grad_norms": layer_grad_norms(model, probe, loss_fn)}
+            history = {
+                "epoch": epoch + 1,
+                "train_loss": (loss_sum / max(n_batches, 1)).item(),
+                "val": val,
+                "lr": float(optimizer.param_groups[0]["lr"]),
+                "grad_norms": layer_grad_norms(model, probe, loss_fn),
+            }
             record["history"].append(history)
             epoch, step_in_epoch, perm, shifts = epoch + 1, 0, None, None
             loss_sum, n_batches = torch.zeros((), device=device), 0
@@ -453,12 +554,21 @@ class _Fit:
             record["epochs_completed"] = epoch
             record["trained_samples"] = int(record.get("trained_samples") or 0) + trained
             record["train_time_s"] = float(record.get("train_time_s") or 0.0) + train_time
-            record["samples_per_s"] = record["trained_samples"] / record["train_time_s"] if record["train_time_s"] else None
+            record["samples_per_s"] = (
+                record["trained_samples"] / record["train_time_s"] if record["train_time_s"] else None
+            )
             trained, train_time = 0, 0.0
             self.commit(best=best_checkpoint() if improved else None)
             logger.on_epoch_end(epoch, history, model, data)
-            log.info("epoch %d/%d  train_loss %.4f  val sq_err_per_image %.3f  mse %.5f  bce %.5f",
-                     epoch, trainer.epochs, history["train_loss"], val["sq_err_per_image"], val["mse"], val["bce"])
+            log.info(
+                "epoch %d/%d  train_loss %.4f  val sq_err_per_image %.3f  mse %.5f  bce %.5f",
+                epoch,
+                trainer.epochs,
+                history["train_loss"],
+                val["sq_err_per_image"],
+                val["mse"],
+                val["bce"],
+            )
             if getattr(logger, "stop_training", False):
                 break
 
@@ -479,6 +589,7 @@ def _raise_if_nonfinite(bad_step: torch.Tensor) -> None:
 
 # --- the run directory's other files --------------------------------------------------------------
 
+
 def _write_hydra_files(run: RunDir, values: dict[str, Any]) -> None:
     """``.hydra/config.yaml`` (the resolved config that runs), ``overrides.yaml`` and, under Hydra,
     ``hydra.yaml``: what Hydra would write, written only once the run owns the directory."""
@@ -493,7 +604,7 @@ def _write_hydra_files(run: RunDir, values: dict[str, Any]) -> None:
         write_text(run.hydra / "overrides.yaml", "[]\n")
 
 
-class _RunLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _RunLogHandler(logging.StreamHandler):
     def handleError(self, record: logging.LogRecord) -> None:
         """A log line that cannot be written (a full disk) is dropped: the run's one-line error says why."""
 

@@ -10,7 +10,7 @@ training loss is the reconstruction loss plus their sum.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch.nn.functional as F
 from torch import Tensor

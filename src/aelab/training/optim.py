@@ -13,7 +13,6 @@ first gradient, undamped; the lecture starts from ``ΔW(0) = 0``, so the buffers
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import torch
@@ -30,8 +29,9 @@ def scaled_lr(cfg: Any, batch_size: int | None) -> float:
     return float(cfg.lr) * (ratio if rule == "linear" else math.sqrt(ratio))
 
 
-def build_optimizer(cfg: Any, params: Any, capturable: bool = False,
-                    batch_size: int | None = None) -> torch.optim.Optimizer:
+def build_optimizer(
+    cfg: Any, params: Any, capturable: bool = False, batch_size: int | None = None
+) -> torch.optim.Optimizer:
     """``capturable``: for a CUDA-graph captured step; the LR is then a device tensor so the
     schedule's per-step updates (``fill_``) reach the captured update. ``batch_size``: the
     training batch, for ``optimizer.lr_scaling``."""
@@ -42,9 +42,7 @@ def build_optimizer(cfg: Any, params: Any, capturable: bool = False,
     name = cfg.name
     if name == "sgd":
         beta = float(cfg.beta)
-        sgd = torch.optim.SGD(
-            params, lr=lr, momentum=1 - beta, dampening=1 - beta, weight_decay=cfg.weight_decay
-        )
+        sgd = torch.optim.SGD(params, lr=lr, momentum=1 - beta, dampening=1 - beta, weight_decay=cfg.weight_decay)
         if beta < 1:  # ΔW(0) = 0, so the first step is β(−α(∇E + λW)) as the formula says
             for group in sgd.param_groups:
                 for p in group["params"]:
@@ -56,8 +54,7 @@ def build_optimizer(cfg: Any, params: Any, capturable: bool = False,
     raise ValueError(f"unknown optimizer {name!r}; optimizer must be one of: sgd, adam")
 
 
-def build_scheduler(cfg: Any, optimizer: torch.optim.Optimizer, total_steps: int,
-                    batch_size: int | None = None) -> Any:
+def build_scheduler(cfg: Any, optimizer: torch.optim.Optimizer, total_steps: int, batch_size: int | None = None) -> Any:
     """A per-step LR schedule (``scheduler.step()`` after every optimizer step), or None. Its peak
     is the LR scaled to ``batch_size``, as in ``build_optimizer``."""
     name = cfg.schedule
@@ -67,7 +64,6 @@ def build_scheduler(cfg: Any, optimizer: torch.optim.Optimizer, total_steps: int
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
     if name == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=scaled_lr(cfg, batch_size), total_steps=max(total_steps, 1),
-            pct_start=cfg.warmup_fraction
+            optimizer, max_lr=scaled_lr(cfg, batch_size), total_steps=max(total_steps, 1), pct_start=cfg.warmup_fraction
         )
     raise ValueError(f"unknown schedule {name!r}; schedule must be one of: none, cosine, onecycle")

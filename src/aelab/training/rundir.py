@@ -119,8 +119,10 @@ class RunDir:
         except OSError:
             pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
-            raise RunDirError(f"{self.path} is in use by another run (pid {pid or '?'}); wait for it to end, "
-                              "or choose another directory") from None
+            raise RunDirError(
+                f"{self.path} is in use by another run (pid {pid or '?'}); wait for it to end, "
+                "or choose another directory"
+            ) from None
         try:  # who holds it, for the message a second process gets; the lock works without it
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -180,15 +182,18 @@ def _check_best(run: RunDir) -> None:
     written. (One that matches its hash but is older than last.pt's record, from a kill between the
     two writes, is rewritten from last.pt when the run resumes.)"""
     if run.best.exists() and sha256_file(run.best) not in recorded_hashes(run.best):
-        raise CorruptFileError(f"{run.best} is corrupt: its SHA-256 differs from the one recorded when it was "
-                               f"written ({run.best.name}.sha256)")
+        raise CorruptFileError(
+            f"{run.best} is corrupt: its SHA-256 differs from the one recorded when it was "
+            f"written ({run.best.name}.sha256)"
+        )
 
 
 def _check_links(run: RunDir) -> None:
     for path in (run.log, run.metrics, run.path / LOCK):
         if path.is_symlink():
-            raise RunDirError(f"{path} is a symbolic link (to {os.readlink(path)}); aelab does not write "
-                              "through links: remove it")
+            raise RunDirError(
+                f"{path} is a symbolic link (to {os.readlink(path)}); aelab does not write through links: remove it"
+            )
 
 
 def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool) -> Plan:
@@ -208,41 +213,62 @@ def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool
             _check_best(run)
             return Plan("resume", run_dir, checkpoint, checkpoint.get("config"))
         if saved is not None and run.config.exists():
-            return Plan("restart", run_dir, None, saved, notes=[
-                f"the run in {where} was stopped before its first checkpoint; starting it again from its config"])
-        raise RunDirError(f"resume={where}: nothing to resume (no checkpoints/last.pt and no recorded config); "
-                          "start the run again in this or a new directory")
+            return Plan(
+                "restart",
+                run_dir,
+                None,
+                saved,
+                notes=[
+                    f"the run in {where} was stopped before its first checkpoint; starting it again from its config"
+                ],
+            )
+        raise RunDirError(
+            f"resume={where}: nothing to resume (no checkpoints/last.pt and no recorded config); "
+            "start the run again in this or a new directory"
+        )
 
     entries = run.entries()
     pid = run.holder()
     if pid == os.getpid():  # planning again under our own lock
         pid = None
     if pid is not None:
-        raise RunDirError(f"{where} is in use by another run (pid {pid or '?'}); wait for it to end, or choose "
-                          "another directory")
+        raise RunDirError(
+            f"{where} is in use by another run (pid {pid or '?'}); wait for it to end, or choose another directory"
+        )
     if not entries or run.leftovers():  # new, empty, or what a run killed as it began leaves
         return Plan("fresh", run_dir)
     if not run.holds_run():
-        raise RunDirError(f"{where} is not empty ({', '.join(entries[:5])}{', …' if len(entries) > 5 else ''}); "
-                          "a run needs a new or empty directory: choose another hydra.run.dir")
+        raise RunDirError(
+            f"{where} is not empty ({', '.join(entries[:5])}{', …' if len(entries) > 5 else ''}); "
+            "a run needs a new or empty directory: choose another hydra.run.dir"
+        )
     if not skip_done:
         try:
             what = _describe(*_read_run(run))
         except AelabError:
             what = "the files of a run"
-        raise RunDirError(f"{where} already holds {what}; continue it with resume={where}, skip it with "
-                          "skip_done=true, or choose another directory (hydra.run.dir)")
+        raise RunDirError(
+            f"{where} already holds {what}; continue it with resume={where}, skip it with "
+            "skip_done=true, or choose another directory (hydra.run.dir)"
+        )
     _check_links(run)
     checkpoint, saved = _read_run(run)
     if not isinstance(saved, dict):
         raise RunDirError(f"{where} holds a run whose config cannot be read; choose another directory")
     diffs = differences(saved, requested)
     if diffs:
-        raise RunDirError(f"{where} holds a different run, so skip_done=true does not skip it: {'; '.join(diffs[:4])}"
-                          f"{'; …' if len(diffs) > 4 else ''}; choose another directory")
+        raise RunDirError(
+            f"{where} holds a different run, so skip_done=true does not skip it: {'; '.join(diffs[:4])}"
+            f"{'; …' if len(diffs) > 4 else ''}; choose another directory"
+        )
     if checkpoint is None:
-        return Plan("restart", run_dir, None, saved, notes=[
-            f"skip_done: the run in {where} was stopped before its first checkpoint; starting it again"])
+        return Plan(
+            "restart",
+            run_dir,
+            None,
+            saved,
+            notes=[f"skip_done: the run in {where} was stopped before its first checkpoint; starting it again"],
+        )
     if (checkpoint.get("record") or {}).get("status") == "completed":
         return Plan("skip", run_dir, checkpoint, saved)
     _check_best(run)

@@ -13,7 +13,8 @@ Three ways to run the same step (``trainer.compile``, ``trainer.cuda_graphs``):
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -24,8 +25,14 @@ from aelab.training.losses import LossFn
 Step = Callable[[Tensor], Tensor]
 
 
-def eager_step(model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-               autocast: dict[str, Any], forward: Callable | None = None, set_to_none: bool = True) -> Step:
+def eager_step(
+    model: Autoencoder,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    autocast: dict[str, Any],
+    forward: Callable | None = None,
+    set_to_none: bool = True,
+) -> Step:
     fwd = forward if forward is not None else model
 
     def step(x: Tensor) -> Tensor:
@@ -40,13 +47,20 @@ def eager_step(model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.Optim
     return step
 
 
-def compiled_step(model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-                  autocast: dict[str, Any]) -> Step:
+def compiled_step(
+    model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.Optimizer, autocast: dict[str, Any]
+) -> Step:
     return eager_step(model, loss_fn, optimizer, autocast, forward=torch.compile(model))
 
 
-def cuda_graph_step(model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-                    autocast: dict[str, Any], batch_shape: tuple[int, ...], warmup: int = 3) -> Step:
+def cuda_graph_step(
+    model: Autoencoder,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    autocast: dict[str, Any],
+    batch_shape: tuple[int, ...],
+    warmup: int = 3,
+) -> Step:
     """Capture the whole step for batches of ``batch_shape`` (needs a capturable optimizer)."""
     device = next(model.parameters()).device
     eager = eager_step(model, loss_fn, optimizer, autocast)
@@ -87,8 +101,14 @@ def cuda_graph_step(model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.
     return step
 
 
-def make_step(trainer: Any, model: Autoencoder, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-              autocast: dict[str, Any], batch_shape: tuple[int, ...]) -> Step:
+def make_step(
+    trainer: Any,
+    model: Autoencoder,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    autocast: dict[str, Any],
+    batch_shape: tuple[int, ...],
+) -> Step:
     """The step ``trainer.cuda_graphs`` / ``trainer.compile`` ask for (eager by default)."""
     if trainer.cuda_graphs:
         return cuda_graph_step(model, loss_fn, optimizer, autocast, batch_shape)

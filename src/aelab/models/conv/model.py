@@ -6,9 +6,9 @@ from __future__ import annotations
 from torch import nn
 
 from aelab.models import register
-from aelab.models.base import INPUT_DIM, Autoencoder, Size
-from aelab.models.conv.config import KERNEL_SIZES, ConvConfig
-from aelab.models.layers import check_impl, conv, dense
+from aelab.models.base import Autoencoder, Size
+from aelab.models.conv.config import ConvConfig
+from aelab.models.layers import conv, dense
 
 MAX_DECIMATIONS = 2  # 28 → 14 → 7; a third stride-2 step would not divide 7 evenly
 
@@ -48,15 +48,20 @@ class ConvAutoencoder(Autoencoder):
         fc_hidden: int = 0,
         output_activation: str = "sigmoid",
     ) -> None:
-        check_impl(impl)
-        super().__init__(activation, code_activation, impl, init, output_activation)
-        for key, value in (("depth", depth), ("channels", channels), ("code_dim", code_dim)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
-        if code_dim > INPUT_DIM:
-            raise ValueError(f"code_dim must be between 1 and the input size {INPUT_DIM}, got {code_dim}")
-        if kernel_size not in KERNEL_SIZES:
-            raise ValueError(f"kernel_size must be one of: 3, 5, got {kernel_size!r}")
+        super().__init__(
+            ConvConfig(
+                depth=depth,
+                channels=channels,
+                code_dim=code_dim,
+                activation=activation,
+                code_activation=code_activation,
+                impl=impl,
+                init=init,
+                kernel_size=kernel_size,
+                fc_hidden=fc_hidden,
+                output_activation=output_activation,
+            )
+        )
         pad = kernel_size // 2
         strides = [2 if i < MAX_DECIMATIONS else 1 for i in range(depth)]
         self.sizes = _shape(depth, channels, code_dim, fc_hidden)
@@ -82,26 +87,26 @@ class ConvAutoencoder(Autoencoder):
         self.decoder = nn.Sequential(*dec)
         self._finish()
 
-    @classmethod
-    def from_config(cls, config: ConvConfig) -> "ConvAutoencoder":
-        return cls(depth=config.depth, channels=config.channels, code_dim=config.code_dim,
-                   activation=config.activation, code_activation=config.code_activation, impl=config.impl,
-                   init=config.init, kernel_size=config.kernel_size, fc_hidden=config.fc_hidden,
-                   output_activation=config.output_activation)
-
     @staticmethod
     def size(config: ConvConfig) -> Size:
         s = _shape(config.depth, config.channels, config.code_dim, config.fc_hidden)
-        k2, chans, fc = config.kernel_size ** 2, s["chans"], s["fc"]
+        k2, chans, fc = config.kernel_size**2, s["chans"], s["fc"]
         convs = sum(k2 * c_in * c_out + c_out + k2 * c_out * c_in + c_in for c_in, c_out in zip(chans[:-1], chans[1:]))
         dense_ = sum(2 * n_in * n_out + n_in + n_out for n_in, n_out in zip(fc[:-1], fc[1:]))
         # feature maps kept for backward, both sides: 28² at the first convolution's input, then
         # each convolution's output (and the upsampled maps); an upper bound of 3× the encoder's
         sides = [28 // 2 ** min(i + 1, MAX_DECIMATIONS) for i in range(config.depth)]
         maps = 28 * 28 + sum(side * side * c for side, c in zip(sides, chans[1:]))
-        return Size(params=convs + dense_, floats_per_example=3 * maps + 2 * sum(fc),
-                    keys={"depth": config.depth, "model.channels": config.channels,
-                          "model.fc_hidden": config.fc_hidden, "model.code_dim": config.code_dim})
+        return Size(
+            params=convs + dense_,
+            floats_per_example=3 * maps + 2 * sum(fc),
+            keys={
+                "depth": config.depth,
+                "model.channels": config.channels,
+                "model.fc_hidden": config.fc_hidden,
+                "model.code_dim": config.code_dim,
+            },
+        )
 
     def layer_sizes(self) -> list[str]:
         s = self.sizes

@@ -20,13 +20,15 @@ class MLPConfig(ModelConfig):
         check_at_least("model.width", self.width, 1)
         if self.hidden is not None:
             if len(self.hidden) == 0:
-                raise ConfigError("model.hidden=[] is not valid: give at least one size, or model.hidden=null "
-                                  "to use depth and width")
+                raise ConfigError(
+                    "model.hidden=[] is not valid: give at least one size, or model.hidden=null to use depth and width"
+                )
             if len(self.hidden) >= MAX_DEPTH:
                 raise ConfigError(f"model.hidden has {len(self.hidden)} sizes: at most {MAX_DEPTH - 1} hidden layers")
             if any(not isinstance(h, int) or h < 1 for h in self.hidden):
-                raise ConfigError(f"model.hidden={list(self.hidden)} is out of range: every size must be an "
-                                  "integer >= 1")
+                raise ConfigError(
+                    f"model.hidden={list(self.hidden)} is out of range: every size must be an integer >= 1"
+                )
 
     def sizes(self, input_dim: int) -> list[int]:
         """Layer widths of the encoder, input to code."""

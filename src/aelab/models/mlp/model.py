@@ -8,7 +8,7 @@ from torch import nn
 
 from aelab.models import register
 from aelab.models.base import IMAGE_SHAPE, INPUT_DIM, Autoencoder, Size
-from aelab.models.layers import check_impl, dense
+from aelab.models.layers import dense
 from aelab.models.mlp.config import MLPConfig
 
 
@@ -24,6 +24,7 @@ class MLPAutoencoder(Autoencoder):
     """
 
     family = "mlp"
+    config: MLPConfig
 
     def __init__(
         self,
@@ -37,16 +38,20 @@ class MLPAutoencoder(Autoencoder):
         hidden: Sequence[int] | None = None,
         output_activation: str = "sigmoid",
     ) -> None:
-        check_impl(impl)
-        super().__init__(activation, code_activation, impl, init, output_activation)
-        config = MLPConfig(depth=depth, width=width, code_dim=code_dim, hidden=None if hidden is None else list(hidden))
-        for key, value in (("depth", depth), ("width", width), ("code_dim", code_dim), *(
-                (f"hidden[{i}]", h) for i, h in enumerate(config.hidden or []))):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
-        if code_dim > INPUT_DIM:
-            raise ValueError(f"code_dim must be between 1 and the input size {INPUT_DIM}, got {code_dim}")
-        self.sizes = config.sizes(INPUT_DIM)
+        super().__init__(
+            MLPConfig(
+                depth=depth,
+                width=width,
+                code_dim=code_dim,
+                activation=activation,
+                code_activation=code_activation,
+                impl=impl,
+                init=init,
+                hidden=None if hidden is None else list(hidden),
+                output_activation=output_activation,
+            )
+        )
+        self.sizes = self.config.sizes(INPUT_DIM)
         n_hidden = len(self.sizes) - 2
         enc = [
             dense(impl, n_in, n_out, activation if i < n_hidden else code_activation)
@@ -61,19 +66,16 @@ class MLPAutoencoder(Autoencoder):
         self.decoder = nn.Sequential(*dec, nn.Unflatten(1, IMAGE_SHAPE))
         self._finish()
 
-    @classmethod
-    def from_config(cls, config: MLPConfig) -> "MLPAutoencoder":
-        return cls(depth=config.depth, width=config.width, code_dim=config.code_dim, activation=config.activation,
-                   code_activation=config.code_activation, impl=config.impl, init=config.init,
-                   hidden=config.hidden, output_activation=config.output_activation)
-
     @staticmethod
     def size(config: MLPConfig) -> Size:
         sizes = config.sizes(INPUT_DIM)
         # weights both ways, biases of the encoder (sizes[1:]) and of the decoder (sizes[:-1])
         params = 2 * sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])) + sum(sizes[1:]) + sum(sizes[:-1])
-        keys = {"model.hidden": config.hidden} if config.hidden is not None else {"depth": config.depth,
-                                                                                 "model.width": config.width}
+        keys = (
+            {"model.hidden": config.hidden}
+            if config.hidden is not None
+            else {"depth": config.depth, "model.width": config.width}
+        )
         return Size(params=params, floats_per_example=2 * sum(sizes), keys={**keys, "model.code_dim": config.code_dim})
 
     def layer_sizes(self) -> list[str]:

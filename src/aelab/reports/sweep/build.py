@@ -16,17 +16,17 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from aelab.config import override_key
+from aelab.files import write_text
+from aelab.reports.render import Bullets, Code, Image, Para, Section, Table, render_html, render_markdown
 from aelab.reports.sweep import plots
 from aelab.reports.sweep.collect import Job, Sweep, activation_depth_axes, collect_sweep, finite
 from aelab.reports.sweep.gradflow import format_ratio, ratio_table
 from aelab.reports.sweep.recon import reconstruction_grids
-from aelab.reports.render import Bullets, Code, Image, Para, Section, Table, render_html, render_markdown
-from aelab.files import write_text
 from aelab.reports.sweep.table import write_results_csv
 
 FILES_DIR = "report_files"
-FIGURES = (("heatmap", plots.heatmap), ("learning_curves", plots.learning_curves),
-           ("gradflow", plots.gradient_flow))
+FIGURES = (("heatmap", plots.heatmap), ("learning_curves", plots.learning_curves), ("gradflow", plots.gradient_flow))
 
 
 class NoJobsError(RuntimeError):
@@ -51,8 +51,10 @@ def build_report(sweep_dir: str | Path, recon: bool = True) -> ReportResult:
     """Write the sweep's report into ``sweep_dir`` and return where everything is."""
     sweep = collect_sweep(sweep_dir)
     if not sweep.jobs:
-        raise NoJobsError(f"{sweep_dir}: no jobs here (no numbered job dirs, no multirun.yaml listing any); "
-                          "is this a Hydra multirun directory?")
+        raise NoJobsError(
+            f"{sweep_dir}: no jobs here (no numbered job dirs, no multirun.yaml listing any); "
+            "is this a Hydra multirun directory?"
+        )
     out_dir = sweep.dir / FILES_DIR
     out_dir.mkdir(exist_ok=True)
     csv_path = write_results_csv(sweep, sweep.dir / "results.csv")
@@ -81,12 +83,22 @@ def build_report(sweep_dir: str | Path, recon: bool = True) -> ReportResult:
         summary_section(sweep),
         best_section(sweep, best),
         results_section(sweep),
-        figure_section("Test error: activation × depth", figures.get("heatmap"),
-                       "test sq_err_per_image heatmap", "No completed run: nothing to plot."),
-        figure_section("Learning curves", figures.get("learning_curves"),
-                       "validation sq_err_per_image per epoch", "No run finished an epoch: nothing to plot."),
+        figure_section(
+            "Test error: activation × depth",
+            figures.get("heatmap"),
+            "test sq_err_per_image heatmap",
+            "No completed run: nothing to plot.",
+        ),
+        figure_section(
+            "Learning curves",
+            figures.get("learning_curves"),
+            "validation sq_err_per_image per epoch",
+            "No run finished an epoch: nothing to plot.",
+        ),
         gradflow_section(sweep, figures.get("gradflow")),
-        recon_section(sweep, best, worst, grids) if recon else Section("Reconstructions", [Para("Not drawn (reconstruction grids turned off).")]),
+        recon_section(sweep, best, worst, grids)
+        if recon
+        else Section("Reconstructions", [Para("Not drawn (reconstruction grids turned off).")]),
         problems_section(sweep),
         reproduce_section(sweep),
     ]
@@ -100,9 +112,10 @@ def build_report(sweep_dir: str | Path, recon: bool = True) -> ReportResult:
 
 # --- choosing runs ------------------------------------------------------------------------------
 
+
 def best_and_worst(jobs: list[Job]) -> tuple[Job | None, Job | None]:
     """The completed runs with the lowest and highest validation sq_err_per_image (the objective)."""
-    done = sorted((j for j in jobs if j.completed and finite(j.metric("val"))), key=lambda j: j.metric("val"))
+    done = sorted((j for j in jobs if j.completed and finite(j.metric("val"))), key=lambda j: j.metric("val") or 0.0)
     return (done[0], done[-1]) if done else (None, None)
 
 
@@ -112,13 +125,14 @@ def swept_values(job: Job, sweep: Sweep) -> str:
 
 # --- formatting ---------------------------------------------------------------------------------
 
+
 def fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
-        if value == 0 or 10 ** -digits <= abs(value) < 1e6:
+        if value == 0 or 10**-digits <= abs(value) < 1e6:
             return f"{value:.{digits}f}"
         return f"{value:.2e}"
     return str(value)
@@ -142,6 +156,7 @@ def display_dir(sweep: Sweep) -> str:
 
 # --- sections -----------------------------------------------------------------------------------
 
+
 def summary_section(sweep: Sweep) -> Section:
     counts = sweep.counts()
     order = ["completed", "failed", "interrupted", "running", "crashed", "refused", "stale", "missing"]
@@ -150,11 +165,16 @@ def summary_section(sweep: Sweep) -> Section:
     total = sum((j.metrics or {}).get("wall_time_s") or 0.0 for j in sweep.jobs)
     blocks: list[Any] = [
         Para(f"Sweep dir `{display_dir(sweep)}`: **{len(sweep.jobs)} jobs**{expected}: {', '.join(parts)}."),
-        Para(f"Sweeper: {sweep.sweeper}; swept: " + (", ".join(f"`{k}`" for k in sweep.swept) or "nothing")
-             + f". Training time, summed over jobs: {total / 60:.1f} min."),
-        Para("Objective: validation `sq_err_per_image` (squared error summed over the 784 pixels, averaged "
-             "over images), the value scripts/train.py returns to the sweeper. Test numbers use each run's "
-             "best-validation checkpoint."),
+        Para(
+            f"Sweeper: {sweep.sweeper}; swept: "
+            + (", ".join(f"`{k}`" for k in sweep.swept) or "nothing")
+            + f". Training time, summed over jobs: {total / 60:.1f} min."
+        ),
+        Para(
+            "Objective: validation `sq_err_per_image` (squared error summed over the 784 pixels, averaged "
+            "over images), the value scripts/train.py returns to the sweeper. Test numbers use each run's "
+            "best-validation checkpoint."
+        ),
     ]
     return Section("Summary", blocks)
 
@@ -177,27 +197,49 @@ def best_section(sweep: Sweep, best: Job | None) -> Section:
     optuna = sweep.dir / "optimization_results.yaml"
     if optuna.exists():
         try:
-            res = OmegaConf.to_container(OmegaConf.load(optuna))
-            blocks.append(Para(f"Optuna's best trial: value {fmt(res.get('best_value'))}, "  # type: ignore[union-attr]
-                               f"params `{res.get('best_params')}`."))  # type: ignore[union-attr]
+            res = OmegaConf.load(optuna)
+            value, params = OmegaConf.select(res, "best_value"), OmegaConf.select(res, "best_params")
+            blocks.append(Para(f"Optuna's best trial: value {fmt(value)}, params `{params}`."))
         except Exception:
             pass
     return Section("Best configuration", blocks)
 
 
 def results_section(sweep: Sweep) -> Section:
-    headers = ["job", *sweep.swept, "status", "epochs", "val sq_err", "test sq_err", "test mse", "test bce",
-               "wall s", "samples/s"]
+    headers = [
+        "job",
+        *sweep.swept,
+        "status",
+        "epochs",
+        "val sq_err",
+        "test sq_err",
+        "test mse",
+        "test bce",
+        "wall s",
+        "samples/s",
+    ]
     rows = []
     for j in sweep.jobs:
         m = j.metrics or {}
-        rows.append([j.num, *[fmt_param(j.param(k)) for k in sweep.swept], j.status, m.get("epochs_completed"),
-                     fmt(j.metric("val")), fmt(j.metric("test")), fmt(j.metric("test", "mse"), 5),
-                     fmt(j.metric("test", "bce"), 5), fmt(m.get("wall_time_s"), 1),
-                     fmt(m.get("samples_per_s"), 0)])
+        rows.append(
+            [
+                j.num,
+                *[fmt_param(j.param(k)) for k in sweep.swept],
+                j.status,
+                m.get("epochs_completed"),
+                fmt(j.metric("val")),
+                fmt(j.metric("test")),
+                fmt(j.metric("test", "mse"), 5),
+                fmt(j.metric("test", "bce"), 5),
+                fmt(m.get("wall_time_s"), 1),
+                fmt(m.get("samples_per_s"), 0),
+            ]
+        )
     right = [True] + [False] * (len(sweep.swept) + 1) + [True] * 7
-    return Section("Results", [Para("One row per job; all columns (and the errors) are in `results.csv`."),
-                               Table(headers, rows, right)])
+    return Section(
+        "Results",
+        [Para("One row per job; all columns (and the errors) are in `results.csv`."), Table(headers, rows, right)],
+    )
 
 
 def figure_section(title: str, path: Path | None, alt: str, empty: str) -> Section:
@@ -205,26 +247,39 @@ def figure_section(title: str, path: Path | None, alt: str, empty: str) -> Secti
 
 
 def gradflow_section(sweep: Sweep, figure: Path | None) -> Section:
-    blocks: list[Any] = [Para(
-        "How much of the error gradient reaches the first layer: ‖∂E/∂W⁽¹⁾‖ / ‖∂E/∂W⁽ᴸ⁾‖, the first weight "
-        "layer (next to the input) over the last (the output layer), measured on a fixed batch of 256 "
-        "validation images at initialisation and after epoch 1 (geometric mean over seeds). Far below 1: "
-        "the gradient fades on its way back (the lecture's sigmoid); near 1 or above: it carries deep.")]
+    blocks: list[Any] = [
+        Para(
+            "How much of the error gradient reaches the first layer: ‖∂E/∂W⁽¹⁾‖ / ‖∂E/∂W⁽ᴸ⁾‖, the first weight "
+            "layer (next to the input) over the last (the output layer), measured on a fixed batch of 256 "
+            "validation images at initialisation and after epoch 1 (geometric mean over seeds). Far below 1: "
+            "the gradient fades on its way back (the lecture's sigmoid); near 1 or above: it carries deep."
+        )
+    ]
     started = [j for j in sweep.jobs if (j.metrics or {}).get("grad_norms_init")]
     activations, depths = activation_depth_axes(started)
     if started and activations and depths:
         table = ratio_table(started, activations, depths)
-        rows = [[f"`{a}`", label, *[format_ratio(table[when][(a, d)]) for d in depths]]
-                for a in activations for when, label in (("init", "init"), ("epoch1", "after epoch 1"))]
-        blocks.append(Table(["activation", "measured", *[f"depth {d}" for d in depths]], rows,
-                            [False, False] + [True] * len(depths)))
+        rows = [
+            [f"`{a}`", label, *[format_ratio(table[when][(a, d)]) for d in depths]]
+            for a in activations
+            for when, label in (("init", "init"), ("epoch1", "after epoch 1"))
+        ]
+        blocks.append(
+            Table(
+                ["activation", "measured", *[f"depth {d}" for d in depths]], rows, [False, False] + [True] * len(depths)
+            )
+        )
         deepest = max(depths)
         at_init = {a: table["init"][(a, deepest)] for a in activations if table["init"][(a, deepest)] is not None}
         if len(at_init) > 1:
             lo, hi = min(at_init, key=at_init.get), max(at_init, key=at_init.get)  # type: ignore[arg-type]
-            blocks.append(Para(f"At depth {deepest}, at initialisation, the first layer gets the smallest share "
-                               f"with `{lo}` ({format_ratio(at_init[lo])}) and the largest with `{hi}` "
-                               f"({format_ratio(at_init[hi])})."))
+            blocks.append(
+                Para(
+                    f"At depth {deepest}, at initialisation, the first layer gets the smallest share "
+                    f"with `{lo}` ({format_ratio(at_init[lo])}) and the largest with `{hi}` "
+                    f"({format_ratio(at_init[hi])})."
+                )
+            )
     else:
         blocks.append(Para("No run measured its gradients yet."))
     if figure is not None:
@@ -235,16 +290,27 @@ def gradflow_section(sweep: Sweep, figure: Path | None) -> Section:
 def recon_section(sweep: Sweep, best: Job | None, worst: Job | None, grids: dict[str, Path | str]) -> Section:
     if best is None:
         return Section("Reconstructions", [Para("No completed run: nothing to reconstruct.")])
-    blocks: list[Any] = [Para("The first 16 test images (top row) and their reconstructions (bottom row), "
-                              "with each run's best checkpoint.")]
+    blocks: list[Any] = [
+        Para(
+            "The first 16 test images (top row) and their reconstructions (bottom row), "
+            "with each run's best checkpoint."
+        )
+    ]
     for label, job in (("best", best), ("worst", worst)):
         if job is None or label not in grids:
             continue
-        blocks.append(Para(f"**{label.capitalize()}** completed run, job {job.num} (`{swept_values(job, sweep)}`): "
-                           f"test sq_err_per_image {fmt(job.metric('test'))}."))
+        blocks.append(
+            Para(
+                f"**{label.capitalize()}** completed run, job {job.num} (`{swept_values(job, sweep)}`): "
+                f"test sq_err_per_image {fmt(job.metric('test'))}."
+            )
+        )
         grid = grids[label]
-        blocks.append(Image(grid, f"reconstructions of the {label} run") if isinstance(grid, Path)
-                      else Para(f"(grid not drawn: {grid})"))
+        blocks.append(
+            Image(grid, f"reconstructions of the {label} run")
+            if isinstance(grid, Path)
+            else Para(f"(grid not drawn: {grid})")
+        )
     return Section("Reconstructions", blocks)
 
 
@@ -252,8 +318,9 @@ def problems_section(sweep: Sweep) -> Section:
     bad = [j for j in sweep.jobs if not j.completed]
     if not bad:
         return Section("Failed and missing jobs", [Para(f"None: all {len(sweep.jobs)} jobs completed.")])
-    rows = [[j.num, j.status, f"`{swept_values(j, sweep)}`", j.error or "", j.dir.name + "/" if j.dir else "—"]
-            for j in bad]
+    rows = [
+        [j.num, j.status, f"`{swept_values(j, sweep)}`", j.error or "", j.dir.name + "/" if j.dir else "—"] for j in bad
+    ]
     blocks: list[Any] = [Table(["job", "status", "swept values", "error", "dir"], rows)]
     blocks.append(Para("Re-run only these (completed jobs are skipped) with the `skip_done=true` command below."))
     return Section("Failed and missing jobs", blocks)
@@ -267,8 +334,7 @@ def train_command(sweep: Sweep, task: list[str], multirun: bool = True, extra: l
         hydra = []
     args = [*hydra, *task]
     for e in extra or []:
-        key = e.split("=", 1)[0]
-        args = [a for a in args if a.split("=", 1)[0].lstrip("+~") != key] + [e]
+        args = [a for a in args if override_key(a) != override_key(e)] + [e]
     script = f"scripts/{sweep.job_name}.py"
     return " ".join(["python", script, *(["-m"] if multirun else []), *map(shlex.quote, args)])
 
@@ -277,22 +343,40 @@ def reproduce_section(sweep: Sweep) -> Section:
     blocks: list[Any] = []
     cd = f"cd {shlex.quote(sweep.cwd)}\n" if sweep.cwd else ""
     if sweep.task_overrides or sweep.hydra_overrides:
-        blocks += [Para("Run the sweep again (same overrides, same sweep dir):"),
-                   Code(cd + train_command(sweep, sweep.task_overrides)),
-                   Para("Complete it after an interruption or failures: jobs whose `metrics.json` says "
-                        "completed are skipped, the others run again:"),
-                   Code(cd + train_command(sweep, sweep.task_overrides, extra=["skip_done=true"]))]
+        blocks += [
+            Para("Run the sweep again (same overrides, same sweep dir):"),
+            Code(cd + train_command(sweep, sweep.task_overrides)),
+            Para(
+                "Complete it after an interruption or failures: jobs whose `metrics.json` says "
+                "completed are skipped, the others run again:"
+            ),
+            Code(cd + train_command(sweep, sweep.task_overrides, extra=["skip_done=true"])),
+        ]
         if sweep.params:
-            blocks.append(Para("Swept by the config (`hydra.sweeper.params`): "
-                               + ", ".join(f"`{k}={v}`" for k, v in sweep.params.items()) + "."))
+            blocks.append(
+                Para(
+                    "Swept by the config (`hydra.sweeper.params`): "
+                    + ", ".join(f"`{k}={v}`" for k, v in sweep.params.items())
+                    + "."
+                )
+            )
     else:
         blocks.append(Para("No `multirun.yaml` in the sweep dir: the sweep's command line is unknown."))
     has_tb = any(j.dir is not None and (j.dir / "tb").is_dir() for j in sweep.jobs)
-    blocks += [Para("Rebuild this report:"), Code(cd + f"python scripts/report.py {shlex.quote(display_dir(sweep))}"),
-               Para("Open the runs in TensorBoard (one `tb/` per job dir)"
-                    + ("" if has_tb else "; these runs were trained with `logging.tensorboard=false`, so there "
-                       "is nothing to show") + ":"),
-               Code(cd + f"tensorboard --logdir {shlex.quote(display_dir(sweep))}")]
+    blocks += [
+        Para("Rebuild this report:"),
+        Code(cd + f"python scripts/report.py {shlex.quote(display_dir(sweep))}"),
+        Para(
+            "Open the runs in TensorBoard (one `tb/` per job dir)"
+            + (
+                ""
+                if has_tb
+                else "; these runs were trained with `logging.tensorboard=false`, so there is nothing to show"
+            )
+            + ":"
+        ),
+        Code(cd + f"tensorboard --logdir {shlex.quote(display_dir(sweep))}"),
+    ]
     return Section("Reproduce", blocks)
 
 

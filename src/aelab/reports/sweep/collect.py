@@ -19,6 +19,7 @@ numbered job dir per job, ``<sweep dir>/<num>/`` with ``.hydra/overrides.yaml`` 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
+
+from aelab.config import VOLATILE, override_key
 
 FINAL = ("completed", "failed", "interrupted", "crashed")
 NO_METRICS = "no metrics.json: the job died before its first checkpoint, or has not started"
@@ -65,14 +68,14 @@ class Job:
 class Sweep:
     dir: Path
     jobs: list[Job]
-    swept: list[str]                     # keys the sweep varies, in command-line order
-    task_overrides: list[str]            # the sweep's own command line (task part)
-    hydra_overrides: list[str]           # ... and its hydra part (launcher, sweep dir)
-    sweeper: str                         # basic | optuna | the sweeper's class name
-    params: dict[str, str]               # hydra.sweeper.params
+    swept: list[str]  # keys the sweep varies, in command-line order
+    task_overrides: list[str]  # the sweep's own command line (task part)
+    hydra_overrides: list[str]  # ... and its hydra part (launcher, sweep dir)
+    sweeper: str  # basic | optuna | the sweeper's class name
+    params: dict[str, str]  # hydra.sweeper.params
     job_name: str = "train"
-    cwd: str | None = None               # where the sweep was launched
-    expected: int | None = None          # jobs the sweep should have (None: unknown)
+    cwd: str | None = None  # where the sweep was launched
+    expected: int | None = None  # jobs the sweep should have (None: unknown)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -83,14 +86,11 @@ class Sweep:
 
 def _what(overrides: list[str]) -> dict[str, str]:
     """The overrides that decide what a job trains (not where or how it runs: see config.VOLATILE)."""
-    from aelab.config import VOLATILE
-
-    return {k: v for k, v in override_dict(overrides).items()
-            if not any(k == vol or k.startswith(vol + ".") for vol in VOLATILE)}
-
-
-def override_key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
+    return {
+        k: v
+        for k, v in override_dict(overrides).items()
+        if not any(k == vol or k.startswith(vol + ".") for vol in VOLATILE)
+    }
 
 
 def override_dict(overrides: list[str]) -> dict[str, str]:
@@ -160,18 +160,31 @@ def expected_jobs(multirun: Any) -> tuple[list[list[str]] | None, int | None]:
         return None, int(n) if n is not None else None
     if "BasicSweeper" not in target:
         return None, None
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     params = _container(OmegaConf.select(multirun, "hydra.sweeper.params", default=None)) or {}
     task = _container(OmegaConf.select(multirun, "hydra.overrides.task", default=None)) or []
     try:
-        parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()] + list(task))
-        batches = BasicSweeper.split_arguments(parsed, None)
+        jobs = grid([f"{k}={v}" for k, v in params.items()] + list(task))
     except Exception:  # e.g. a glob() that needs the config repository: the grid stays unknown
         return None, None
-    jobs = [list(job) for batch in batches for job in batch]
     return jobs, len(jobs)
+
+
+def grid(overrides: list[str]) -> list[list[str]]:
+    """The jobs of a basic sweep, in its order: the product of every override's values, a later
+    override of a key replacing an earlier one (as Hydra's basic sweeper does), parsed with Hydra's
+    public override parser."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    values: dict[str, list[str]] = {}
+    for override in OverridesParser.create().parse_overrides(overrides):
+        key = override.get_key_element()
+        values.pop(key, None)
+        values[key] = (
+            [f"{key}={v}" for v in override.sweep_string_iterator()]
+            if override.is_sweep_override()
+            else [f"{key}={override.get_value_element_as_str()}"]
+        )
+    return [list(job) for job in itertools.product(*values.values())]
 
 
 def _swept_keys(multirun: Any, jobs: list[Job]) -> list[str]:
@@ -183,8 +196,11 @@ def _swept_keys(multirun: Any, jobs: list[Job]) -> list[str]:
         try:
             from hydra.core.override_parser.overrides_parser import OverridesParser
 
-            keys += [o.get_key_element().lstrip("+~") for o in OverridesParser.create().parse_overrides(list(task))
-                     if o.is_sweep_override()]
+            keys += [
+                o.get_key_element().lstrip("+~")
+                for o in OverridesParser.create().parse_overrides(list(task))
+                if o.is_sweep_override()
+            ]
         except Exception:
             pass
     values: dict[str, set[str]] = {}
@@ -215,8 +231,11 @@ def collect_sweep(sweep_dir: str | Path) -> Sweep:
     grid, n_expected = expected_jobs(multirun)
     for num, job in found.items():  # a dir holding a run of other overrides is not this sweep's job
         if grid is not None and num < len(grid) and job.overrides and _what(job.overrides) != _what(grid[num]):
-            job.status, job.metrics, job.error = "stale", None, (
-                f"the job dir holds a run of other overrides ({' '.join(job.overrides)}), not this sweep's")
+            job.status, job.metrics, job.error = (
+                "stale",
+                None,
+                (f"the job dir holds a run of other overrides ({' '.join(job.overrides)}), not this sweep's"),
+            )
             job.overrides = grid[num]
     for refusal in sorted((sweep_dir / ".refused").glob("*.json")) if (sweep_dir / ".refused").is_dir() else []:
         try:
@@ -237,14 +256,23 @@ def collect_sweep(sweep_dir: str | Path) -> Sweep:
         return _container(OmegaConf.select(multirun, key, default=default)) if multirun is not None else default
 
     target = str(select("hydra.sweeper._target_", "") or "")
-    sweeper = "optuna" if "optuna" in target.lower() else "basic" if "BasicSweeper" in target else (
-        target.rsplit(".", 1)[-1] or "unknown")
+    sweeper = (
+        "optuna"
+        if "optuna" in target.lower()
+        else "basic"
+        if "BasicSweeper" in target
+        else (target.rsplit(".", 1)[-1] or "unknown")
+    )
     return Sweep(
-        dir=sweep_dir, jobs=ordered, swept=_swept_keys(multirun, ordered),
+        dir=sweep_dir,
+        jobs=ordered,
+        swept=_swept_keys(multirun, ordered),
         task_overrides=[str(o) for o in select("hydra.overrides.task", []) or []],
         hydra_overrides=[str(o) for o in select("hydra.overrides.hydra", []) or []],
-        sweeper=sweeper, params={str(k): str(v) for k, v in (select("hydra.sweeper.params", {}) or {}).items()},
-        job_name=str(select("hydra.job.name", "train") or "train"), cwd=select("hydra.runtime.cwd", None),
+        sweeper=sweeper,
+        params={str(k): str(v) for k, v in (select("hydra.sweeper.params", {}) or {}).items()},
+        job_name=str(select("hydra.job.name", "train") or "train"),
+        cwd=select("hydra.runtime.cwd", None),
         expected=n_expected,
     )
 
@@ -267,4 +295,14 @@ def activation_depth_axes(jobs: list[Job]) -> tuple[list[str], list[int]]:
     return activations, depths
 
 
-__all__ = ["Job", "Sweep", "activation_depth_axes", "as_int", "collect_sweep", "finite", "expected_jobs", "override_dict", "read_job"]
+__all__ = [
+    "Job",
+    "Sweep",
+    "activation_depth_axes",
+    "as_int",
+    "collect_sweep",
+    "expected_jobs",
+    "finite",
+    "override_dict",
+    "read_job",
+]

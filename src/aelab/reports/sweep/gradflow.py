@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from aelab.gradflow import first_last_ratio
 from aelab.reports.sweep.collect import Job, as_int
@@ -35,16 +35,23 @@ def geometric_mean(values: Iterable[float]) -> float | None:
     return math.exp(sum(map(math.log, vals)) / len(vals)) if vals else None
 
 
-def ratio_table(jobs: list[Job], activations: list[str], depths: list[int]) -> dict[str, dict[tuple[str, int], float | None]]:
+def ratio_table(
+    jobs: list[Job], activations: list[str], depths: list[int]
+) -> dict[str, dict[tuple[str, int], float | None]]:
     """``{"init"|"epoch1": {(activation, depth): geometric mean of the ratio over seeds}}``."""
     acc: dict[str, dict[tuple[str, int], list[float]]] = {"init": defaultdict(list), "epoch1": defaultdict(list)}
     for job in jobs:
-        key = (str(job.param("activation")), as_int(job.param("depth")))
+        depth = as_int(job.param("depth"))
+        if depth is None:
+            continue
+        key = (str(job.param("activation")), depth)
         for when, ratio in zip(("init", "epoch1"), job_ratios(job)):
             if ratio is not None:
                 acc[when][key].append(ratio)
-    return {when: {(a, d): geometric_mean(acc[when].get((a, d), [])) for a in activations for d in depths}
-            for when in ("init", "epoch1")}
+    return {
+        when: {(a, d): geometric_mean(acc[when].get((a, d), [])) for a in activations for d in depths}
+        for when in ("init", "epoch1")
+    }
 
 
 def format_ratio(value: float | None) -> str:

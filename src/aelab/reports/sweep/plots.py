@@ -44,7 +44,9 @@ def heatmap(jobs: list[Job], path: str | Path, split: str = "test") -> Path | No
     activations, depths = activation_depth_axes(done)
     cells: dict[tuple[str, int], list[float]] = defaultdict(list)
     for j in done:
-        cells[(str(j.param("activation")), as_int(j.param("depth")))].append(j.metric(split))  # type: ignore[arg-type]
+        depth, value = as_int(j.param("depth")), j.metric(split)
+        if depth is not None and value is not None:
+            cells[(str(j.param("activation")), depth)].append(value)
     mean = [[statistics.fmean(cells[(a, d)]) if cells[(a, d)] else math.nan for d in depths] for a in activations]
     n_max = max(len(v) for v in cells.values())
 
@@ -70,8 +72,7 @@ def heatmap(jobs: list[Job], path: str | Path, split: str = "test") -> Path | No
             if len(vals) != n_max:
                 text += f"\n(n={len(vals)})"
             shade = (data[i, k] - lo) / (hi - lo) if hi > lo else 0.0
-            ax.text(k, i, text, ha="center", va="center", fontsize=9,
-                    color="white" if shade > 0.55 else "black")
+            ax.text(k, i, text, ha="center", va="center", fontsize=9, color="white" if shade > 0.55 else "black")
     ax.set_xticks(range(len(depths)), [str(d) for d in depths])
     ax.set_yticks(range(len(activations)), activations)
     ax.set_xlabel("depth (layers per side)")
@@ -90,8 +91,9 @@ def learning_curves(jobs: list[Job], path: str | Path) -> Path | None:
     activations, depths = activation_depth_axes(runs)
     plt = _pyplot()
     colors = plt.get_cmap("viridis")([0.9 * i / max(1, len(depths) - 1) for i in range(len(depths))])
-    fig, axes = plt.subplots(1, len(activations), figsize=(3.3 * len(activations) + 0.5, 3.3),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(activations), figsize=(3.3 * len(activations) + 0.5, 3.3), sharey=True, squeeze=False
+    )
     any_failed = False
     last_epoch = max(int(rec["epoch"]) for j in runs for rec in j.metrics["history"])  # type: ignore[index]
     from matplotlib.ticker import MaxNLocator
@@ -104,12 +106,18 @@ def learning_curves(jobs: list[Job], path: str | Path) -> Path | None:
                     any_failed |= not j.completed
                     for rec in j.metrics["history"]:  # type: ignore[index]
                         v = (rec.get("val") or {}).get("sq_err_per_image")
-                        if finite(v):
+                        if v is not None and finite(v):
                             curves[int(rec["epoch"])].append(float(v))
             if curves:
                 epochs = sorted(curves)
-                ax.plot(epochs, [statistics.fmean(curves[e]) for e in epochs], "o-", color=color,
-                        label=f"depth {d}", markersize=4)
+                ax.plot(
+                    epochs,
+                    [statistics.fmean(curves[e]) for e in epochs],
+                    "o-",
+                    color=color,
+                    label=f"depth {d}",
+                    markersize=4,
+                )
         ax.set_title(a, fontsize=10)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
@@ -154,8 +162,14 @@ def gradient_flow(jobs: list[Job], path: str | Path) -> Path | None:
             names = list(per_layer)
             layer_names = names if len(names) > len(layer_names) else layer_names
             ys = [geometric_mean(per_layer[n]) for n in names]
-            ax.plot(range(1, len(names) + 1), [y if y else math.nan for y in ys], "o-",
-                    color=colors(i % 10), label=a, markersize=4)
+            ax.plot(
+                range(1, len(names) + 1),
+                [y if y else math.nan for y in ys],
+                "o-",
+                color=colors(i % 10),
+                label=a,
+                markersize=4,
+            )
         ax.set_yscale("log")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, which="both")

@@ -23,8 +23,9 @@ def _test_images(name: str, roots: list[str], n: int):
     raise FileNotFoundError("test images not found (" + "; ".join(errors or ["no data.root"]) + ")")
 
 
-def reconstruction_grids(jobs: dict[str, Job], out_dir: str | Path, cwd: str | None = None,
-                         n: int = N_IMAGES) -> dict[str, Path | str]:
+def reconstruction_grids(
+    jobs: dict[str, Job], out_dir: str | Path, cwd: str | None = None, n: int = N_IMAGES
+) -> dict[str, Path | str]:
     """``{label: PNG path}`` for every ``label: job``; a job that cannot be drawn gets the reason instead.
 
     The images come from the run's ``data.root`` (relative to ``cwd``, where the sweep was launched,
