@@ -20,8 +20,9 @@ def _inputs(batch: int, n_in: int, n_out: int, bias: bool, seed: int = 0):
     return leaf(batch, n_in), leaf(n_out, n_in, scale=n_in**-0.5), leaf(n_out) if bias else None
 
 
-def test_registry_names():
-    assert set(ACTIVATIONS) == {"identity", "sigmoid", "relu", "softplus", "tanh", "leaky_relu"}
+def test_registry_holds_the_lecture_activations():
+    assert {"sigmoid", "relu", "softplus"} <= set(ACTIVATIONS)  # and the extras: identity, tanh, leaky_relu, ...
+    assert all(act.name == name for name, act in ACTIVATIONS.items())
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -146,3 +146,22 @@ def test_models_fit_a_small_batch_of_mnist(mnist_root, family, kw, lr):
         opt.step()
         losses.append((out.recon.detach() - x).pow(2).flatten(1).sum(1).mean().item())
     assert losses[-1] <= losses[0] / 5, (losses[0], losses[-1])
+
+
+def test_elu_is_one_row_of_the_activation_table(tmp_path):
+    """activation=elu: φ and φ'(a) as ELU's (α = 1), the native twin nn.ELU, He init, and it trains
+    through the whole CLI path with nothing else changed."""
+    from aelab.backprop import ACTIVATIONS
+    from aelab.config import check, compose, to_config
+
+    elu = ACTIVATIONS["elu"]
+    z = torch.linspace(-4, 4, 81, dtype=torch.float64, requires_grad=True)
+    a = elu.phi(z)
+    (dz,) = torch.autograd.grad(a.sum(), z)
+    torch.testing.assert_close(elu.dphi_from_output(a.detach()), dz)  # φ'(z) read off the output
+    torch.testing.assert_close(a, torch.nn.functional.elu(z))
+    assert elu.init == "kaiming" and isinstance(elu.torch_module(), torch.nn.ELU)
+    cfg = to_config(compose(["activation=elu"]))
+    check(cfg)
+    model = build_model(cfg.model)
+    assert {layer.act.name for _, layer in model.layers()} == {"elu", "identity"}

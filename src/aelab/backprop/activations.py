@@ -12,6 +12,7 @@ relu            max(0, z)                  1[a > 0]
 softplus        log(1 + e^z)               σ(z) = 1 − e^(−a)      (since e^a = 1 + e^z)
 tanh            tanh z                     1 − a²
 leaky_relu      max(z, s·z), 0 < s < 1     1 if a > 0 else s      (a and z share their sign)
+elu             z if z > 0 else α(e^z − 1)  1 if a > 0 else a + α  (a = α(e^z − 1) ⇒ α e^z = a + α)
 ==============  =========================  =================================================
 
 Because φ' needs only ``a``, the layer saves nothing that the next layer does not already hold
@@ -124,6 +125,13 @@ def _leaky_relu_grad(a: Tensor) -> Tensor:
     return torch.ones_like(a).masked_fill_(a <= 0, LEAKY_RELU_SLOPE)
 
 
+ELU_ALPHA = 1.0  # torch's default, so the native twin matches exactly
+
+
+def _elu_grad(a: Tensor) -> Tensor:
+    return torch.where(a > 0, torch.ones_like(a), a + ELU_ALPHA)
+
+
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: z, None, torch.nn.Identity, lambda z: z),
     # sigmoid saturates where a < 0.026 or a > 0.974 (φ' < 0.025)
@@ -154,6 +162,18 @@ ACTIVATIONS: dict[str, Activation] = {
         init="kaiming",
         gain=math.sqrt(2.0 / (1 + LEAKY_RELU_SLOPE**2)),
         saturation="dead",
+    ),
+    # elu: ReLU's identity for z > 0, a smooth negative tail to −α; He init as for ReLU (half the
+    # units near zero); saturates where a < −0.9 (z < −2.3, φ' < 0.1)
+    "elu": Activation(
+        "elu",
+        lambda z: F.elu(z, ELU_ALPHA),
+        _elu_grad,
+        lambda: torch.nn.ELU(ELU_ALPHA),
+        lambda z: F.elu_(z, ELU_ALPHA),
+        init="kaiming",
+        gain=math.sqrt(2.0),
+        saturation="slope",
     ),
 }
 
