@@ -44,4 +44,8 @@ DATASETS: dict[str, Dataset] = {
         ),
         sizes=(60_000, 10_000),
     ),
+    # Xiao et al. 2017: ten classes of clothing, a drop-in for MNIST (same sizes and format)
+    "fashion_mnist": Dataset("fashion_mnist", "FashionMNIST", "Fashion-MNIST", dict.fromkeys(_RAW)),
+    # Clanuwat et al. 2018: ten classes of cursive Japanese (Kuzushiji) characters, same sizes and format
+    "kmnist": Dataset("kmnist", "KMNIST", "Kuzushiji-MNIST", dict.fromkeys(_RAW)),
 }
