@@ -445,3 +445,37 @@ def test_export_gradflow_png(logged_run, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_csv_logger_writes_a_row_per_logging_step_and_per_epoch(mnist_root, tmp_path, monkeypatch):
+    """logging.loggers=[tensorboard,csv]: metrics.csv beside tb/, the same numbers as TensorBoard's,
+    and a resumed run drops the rows after its checkpoint (no step twice)."""
+    import csv
+
+    def stopped_at_11(config, run_dir, start_step=0, best_val=math.inf):
+        from aelab.loggers import LOGGERS
+
+        loggers = [LOGGERS[n](config, run_dir, start_step, best_val) for n in config.logging.loggers]
+        return Loggers([*loggers, _SigintAfter(11)], config.logging, config.trainer, start_step)
+
+    monkeypatch.setattr("aelab.training.loop.make_logger", stopped_at_11)
+    cfg = _cfg(mnist_root, "logging.loggers=[tensorboard,csv]", "logging.histograms=false", "logging.projector=false")
+    assert train(cfg, run_dir=tmp_path)["status"] == "interrupted"
+    monkeypatch.undo()
+    metrics = train(_cfg(mnist_root, f"resume={tmp_path}"))
+    assert metrics["status"] == "completed"
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    steps = [int(r["step"]) for r in rows if r["kind"] == "step"]
+    assert steps == LOG_STEPS  # 1, 2, 4, ..., 16: each once, across the interruption
+    epochs = [r for r in rows if r["kind"] == "epoch"]
+    assert [(int(r["step"]), int(r["epoch"])) for r in epochs] == [(8, 1), (16, 2)]
+    assert [float(r["metric/val_sq_err_per_image"]) for r in epochs] == pytest.approx(
+        [h["val"]["sq_err_per_image"] for h in metrics["history"]]
+    )
+    (test,) = [r for r in rows if r["kind"] == "test"]
+    assert float(test["metric/test_sq_err_per_image"]) == pytest.approx(metrics["test"]["sq_err_per_image"])
+    acc = _accumulator(tmp_path / "tb")  # the same per-step numbers TensorBoard got
+    layer = "01_enc"
+    csv_grad = [float(r[f"grad_norm/{layer}"]) for r in rows if r["kind"] == "step"]
+    assert csv_grad == pytest.approx([e.value for e in acc.Scalars(f"grad_norm/{layer}")], rel=1e-6)
+    assert all(r["delta_norm/01_enc"] for r in rows if r["kind"] == "step")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aelab.loggers.base import Loggers, NullLogger, RunLogger
+from aelab.loggers.csv import CSVLogger
 
 
 def _tensorboard(*args: Any) -> RunLogger:
@@ -23,6 +24,7 @@ def _tensorboard(*args: Any) -> RunLogger:
 
 LOGGERS: dict[str, Callable[..., RunLogger]] = {
     "tensorboard": _tensorboard,
+    "csv": CSVLogger,
 }
 
 
