@@ -34,6 +34,11 @@ from hydra.types import HydraContext, TaskFunction
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from aelab.config import to_config, to_dict
+from aelab.files import read_json, write_json
+from aelab.hardware import n_cpus
+from aelab.training.rundir import RunDir
+
 log = logging.getLogger("aelab.sweep")
 
 
@@ -48,9 +53,6 @@ def _job_config(context: HydraContext, config: DictConfig, overrides: Sequence[s
 def record_crash(sweep_config: DictConfig, reason: str) -> JobReturn:
     """Mark a job whose process died as ``crashed`` in its metrics.json (unless another process
     still holds its directory) and give the sweeper an infinite objective, so the sweep goes on."""
-    from aelab.files import read_json, write_json
-    from aelab.training.rundir import RunDir
-
     job_dir = Path(str(sweep_config.hydra.sweep.dir)) / str(sweep_config.hydra.sweep.subdir)
     run = RunDir(job_dir)
     try:
@@ -81,8 +83,6 @@ def record_crash(sweep_config: DictConfig, reason: str) -> JobReturn:
 
 def _plain_task(sweep_config: DictConfig) -> Any:
     try:
-        from aelab.config import to_config, to_dict
-
         task = OmegaConf.masked_copy(sweep_config, [str(k) for k in sweep_config if k != "hydra"])
         return to_dict(to_config(task))
     except Exception:
@@ -151,8 +151,6 @@ class ProcessLauncher(Launcher):
         self.config, self.task_function, self.hydra_context = config, task_function, hydra_context
 
     def concurrency(self) -> int:
-        from aelab.hardware import n_cpus
-
         n = int(self.n_jobs or -1)
         return n if n > 0 else max(1, n_cpus() + 1 + n)  # joblib's convention: -1 = one per CPU
 

@@ -11,8 +11,11 @@ from typing import Any
 import torch
 
 from aelab.config import Config, fingerprint, to_config
+from aelab.data import load
 from aelab.errors import CorruptFileError, RunDirError
-from aelab.files import sha256_file
+from aelab.files import sha256_file, write_json
+from aelab.images import save_reconstruction_grid
+from aelab.metrics import evaluate
 from aelab.models import Autoencoder, build_model
 from aelab.training.checkpoint import load_checkpoint
 from aelab.training.rundir import RunDir
@@ -79,11 +82,6 @@ def evaluate_run(
     """Reload a run, measure its test metrics, and write ``eval_test.json`` and a reconstruction grid
     (``reconstructions.png``: the first ``n_images`` test digits above their reconstructions) into
     its directory. Returns ``{"checkpoint", "test", "grid"}``."""
-    from aelab.data import load
-    from aelab.files import write_json
-    from aelab.images import save_reconstruction_grid
-    from aelab.metrics import evaluate
-
     run = load_run(run_dir, which, device)
     data = load(run.config.data, device, limit=1)
     test = evaluate(run.model, data.test_x, run.config.trainer.eval_batch_size)

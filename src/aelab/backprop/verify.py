@@ -14,7 +14,9 @@ from torch import Tensor, nn
 from torch.autograd import gradcheck, gradgradcheck
 
 from aelab.backprop.activations import ACTIVATIONS, get_activation
+from aelab.backprop.function import linear_act
 from aelab.backprop.linear import LectureLinear
+from aelab.backprop.loss import half_mse
 
 
 def rel_err(ours: Tensor, ref: Tensor) -> float:
@@ -102,8 +104,6 @@ def hand_recursion_error(
             delta = (delta @ weights[layer]) * _phi_prime_from_z(activation, zs[layer - 1])
 
     # The same net through the Function (LectureLinear) and the lecture's loss.
-    from aelab.backprop.loss import half_mse
-
     net = _stack(list(sizes), activation, True, dt)
     layers = [m for m in net if isinstance(m, LectureLinear)]
     with torch.no_grad():
@@ -120,8 +120,6 @@ def hand_recursion_error(
 
 def gradchecks(activation: str, batch: int = 4, n_in: int = 5, n_out: int = 3) -> tuple[bool, bool]:
     """(gradcheck, gradgradcheck) in float64 with check_batched_grad, bias included."""
-    from aelab.backprop.function import linear_act
-
     g = torch.Generator().manual_seed(1)
     args = tuple(
         torch.randn(*s, generator=g, dtype=torch.float64).requires_grad_()

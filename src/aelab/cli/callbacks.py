@@ -27,8 +27,13 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from aelab.config import override_key
+from aelab.cli.train import fail, release_stderr
+from aelab.config import check, override_key, to_config, to_dict
+from aelab.data import check_dataset
 from aelab.errors import AelabError, RunDirError
+from aelab.files import FILE_MODE, os_error
+from aelab.hardware import resolve_device
+from aelab.training.rundir import RunDir, plan
 
 _SWEEP_LOCK: list[int] = []  # the sweep dir's lock, held until the process ends
 
@@ -42,14 +47,7 @@ def task_config(config: DictConfig) -> DictConfig:
 
 class PreflightCallback(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from aelab.cli.train import fail, release_stderr
-
         release_stderr()  # composition is over: stderr writes straight through from here on
-        from aelab.config import check, to_config, to_dict
-        from aelab.data import check_dataset
-        from aelab.hardware import resolve_device
-        from aelab.training.rundir import plan
-
         try:
             cfg = to_config(task_config(config))
             device = resolve_device(cfg.device)
@@ -64,8 +62,6 @@ class PreflightCallback(Callback):
             fail(err)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from aelab.cli.train import fail, release_stderr
-
         release_stderr()
 
         try:
@@ -127,14 +123,10 @@ def _check_sweep_dir(sweep_dir: Path, config: DictConfig) -> None:
 
 
 def _holder(folder: Path) -> int | None:
-    from aelab.training.rundir import RunDir
-
     return RunDir(folder).holder()
 
 
 def _lock_sweep_dir(sweep_dir: Path) -> None:
-    from aelab.files import FILE_MODE, os_error
-
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(sweep_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=16, help="test digits in the grid")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     args = parser.parse_args(argv)
+    # imported after parsing, so --help answers at once (torch and the rest take seconds)
     from aelab.hardware import resolve_device
     from aelab.runs import evaluate_run
 

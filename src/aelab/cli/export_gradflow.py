@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="PNG to write (default: <path>/gradflow.png)")
     parser.add_argument("--prefix", default="grad_norm/", help="scalar tag prefix to plot (default grad_norm/)")
     args = parser.parse_args(argv)
+    # imported after parsing, so --help answers at once (torch and the rest take seconds)
     from aelab.reports.gradflow_chart import export
 
     try:

@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sweep_dir", help="a Hydra multirun dir (holds multirun.yaml and the job dirs)")
     parser.add_argument("--no-recon", action="store_true", help="skip the reconstruction grids (no MNIST needed)")
     args = parser.parse_args(argv)
+    # imported after parsing, so --help answers at once (torch and the rest take seconds)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from aelab.errors import AelabError
     from aelab.reports.sweep import NoJobsError, build_report

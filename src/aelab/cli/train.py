@@ -29,6 +29,8 @@ from omegaconf import DictConfig
 
 from aelab.config import register_configs
 from aelab.errors import AelabError
+from aelab.files import write_json, write_text
+from aelab.hardware import n_cpus
 from aelab.training import train
 
 register_configs()
@@ -48,8 +50,6 @@ def share_cpus_among_jobs() -> None:
     """Give each of a launcher's concurrent jobs its share of the cores (torch threads): ``n_jobs``
     jobs at once get ``max(1, cpus // n_jobs)`` threads each; submitit jobs get ``cpus_per_task``.
     ``trainer.threads`` set on the command line wins (train() applies it)."""
-    from aelab.hardware import n_cpus
-
     launcher = HydraConfig.get().launcher
     target = str(launcher.get("_target_", ""))
     if "ProcessLauncher" in target:
@@ -67,8 +67,6 @@ def _record_refused_job(err: AelabError) -> None:
     """A sweep job refused before it started: say so in its (empty) job dir, or, when the dir holds
     another run that must not be touched, in ``<sweep dir>/.refused/<job>.json``."""
     from omegaconf import OmegaConf
-
-    from aelab.files import write_json, write_text
 
     hydra_cfg = HydraConfig.get()
     job_dir = Path(hydra_cfg.runtime.output_dir)

@@ -47,6 +47,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from aelab.data import Splits
+from aelab.images import reconstruction_grid
 from aelab.loggers.base import RunLogger
 from aelab.models import Autoencoder
 
@@ -184,8 +185,6 @@ class TensorBoardLogger(RunLogger):
             if self.on["histograms"] and epoch % int(self.cfg.histograms_every_n_epochs) == 0:
                 self._histograms(model, data, step)
             if self._fixed is not None:
-                from aelab.images import reconstruction_grid  # torchvision: imported only when used
-
                 w.add_image("images/reconstructions", reconstruction_grid(model, self._fixed), step)
         finally:
             model.train(was_training)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from aelab.errors import ConfigError
 from aelab.models.base import AEOutput, Autoencoder, ModelConfig, Size
 from aelab.models.init import INITS
 from aelab.models.layers import IMPLS, TorchConv2d, TorchLinear
@@ -53,8 +54,6 @@ from aelab.models.mlp.model import MLPAutoencoder  # noqa: E402
 
 def family(name: str) -> Family:
     if name not in FAMILIES:
-        from aelab.errors import ConfigError
-
         raise ConfigError(f"model={name} is not valid; choose one of: {', '.join(FAMILIES)}")
     return FAMILIES[name]
 

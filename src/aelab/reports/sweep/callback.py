@@ -47,7 +47,7 @@ class ReportCallback(Callback):
             return
         sweep_dir = "<sweep dir>"
         try:
-            from aelab.reports.sweep.build import build_report
+            from aelab.reports.sweep.build import build_report  # matplotlib & co.: only when a sweep ends
 
             sweep_dir = str(config.hydra.sweep.dir)
             result = build_report(sweep_dir, recon=self.recon)

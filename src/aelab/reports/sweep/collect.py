@@ -29,6 +29,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from aelab.config import VOLATILE, override_key
+from aelab.training.rundir import RunDir
 
 FINAL = ("completed", "failed", "interrupted", "crashed")
 NO_METRICS = "no metrics.json: the job died before its first checkpoint, or has not started"
@@ -139,8 +140,6 @@ def read_job(path: Path, num: int) -> Job:
         job.config = job.metrics.get("hparams")
         job.error = job.metrics.get("error")
         if job.status not in FINAL:
-            from aelab.training.rundir import RunDir
-
             alive = RunDir(path).holder() is not None
             job.status, job.error = ("running", job.error) if alive else ("crashed", KILLED)
     else:

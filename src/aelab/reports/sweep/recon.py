@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aelab.data import load_dataset
+from aelab.images import save_reconstruction_grid
 from aelab.reports.sweep.collect import Job
+from aelab.runs import load_run
 
 N_IMAGES = 16
 
 
 def _test_images(name: str, roots: list[str], n: int):
     """The first ``n`` test images of dataset ``name`` from the first root that has it (never downloads)."""
-    from aelab.data import load_dataset
-
     errors = []
     for root in dict.fromkeys(r for r in roots if r):
         try:
@@ -30,9 +31,6 @@ def reconstruction_grids(
 
     The images come from the run's ``data.root`` (relative to ``cwd``, where the sweep was launched,
     when relative) or else ``$AELAB_DATA_DIR``."""
-    from aelab.images import save_reconstruction_grid
-    from aelab.runs import load_run
-
     out: dict[str, Path | str] = {}
     images = None
     for label, job in jobs.items():
