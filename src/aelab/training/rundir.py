@@ -144,7 +144,8 @@ def _describe(checkpoint: dict[str, Any] | None, config: dict[str, Any] | None) 
     record = checkpoint.get("record") or {}
     status = record.get("status", "unknown status")
     done, planned = record.get("epochs_completed"), (config or {}).get("trainer", {}).get("epochs")
-    text = f"a {status} run"
+    # "running" in last.pt with nobody holding the dir: the process died (kill -9, a crash, power)
+    text = "an unfinished run (its process was killed)" if status == "running" else f"a {status} run"
     if done is not None:
         text += f", {done}{f' of {planned}' if planned else ''} epochs"
     test = (record.get("test") or {}).get("sq_err_per_image")
