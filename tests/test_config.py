@@ -203,3 +203,24 @@ def test_hydra_full_error_keeps_hydras_own_report():
         env={**os.environ, "HYDRA_FULL_ERROR": "1"},
     )
     assert result.returncode != 0 and "Traceback" in result.stderr and "ConvConfig" not in result.stderr
+
+
+def test_help_lists_aelabs_keys_groups_launchers_and_main_commands():
+    result = subprocess.run(
+        [sys.executable, "scripts/train.py", "--help"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stderr == ""
+    out = result.stdout
+    assert out.startswith("aelab-train: train one autoencoder on the hand-written backprop")
+    for text in (
+        "aelab-train -m activation=relu,sigmoid depth=2,8 hydra/launcher=joblib",
+        "experiment:       hinton2006, hinton2006_conv,",
+        "model:            conv, mlp",
+        "hydra/launcher:   joblib",
+        "activation        hidden-layer activation: identity, sigmoid, relu",
+        "trainer.threads",
+        "skip_done=true",
+        "README.md",
+    ):
+        assert text in out, text
+    assert "powered by Hydra" not in out and "schema" not in out

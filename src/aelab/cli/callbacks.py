@@ -29,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from aelab.cli.train import fail, release_stderr
 from aelab.config import check, override_key, to_config, to_dict
+from aelab.config.sweep import axes_of
 from aelab.data import check_dataset
 from aelab.errors import AelabError, RunDirError
 from aelab.files import FILE_MODE, os_error
@@ -70,6 +71,8 @@ class PreflightCallback(Callback):
                 config.hydra.sweep.dir = str(sweep_dir)
             _check_sweep_dir(sweep_dir, config)
             _lock_sweep_dir(sweep_dir)
+            _name_jobs_by_what_they_sweep(config)
+            _plain_optuna_logs(config)
         except AelabError as err:
             fail(err)
 
@@ -120,6 +123,34 @@ def _check_sweep_dir(sweep_dir: Path, config: DictConfig) -> None:
             f"{where} of another grid ({was}), not this one ({now}); skip_done=true completes "
             "only the same sweep: choose another hydra.sweep.dir"
         )
+
+
+EXCLUDE = "hydra.job.config.override_dirname.exclude_keys"
+
+
+def _name_jobs_by_what_they_sweep(config: DictConfig) -> None:
+    """Exclude the sweep's constant overrides from ``hydra.job.override_dirname``, so each job dir
+    (``hydra.sweep.subdir``) is named by the values it sweeps. Added to ``hydra.overrides.hydra``,
+    from which every job's config is composed."""
+    hydra_overrides = list(OmegaConf.select(config, "hydra.overrides.hydra", default=None) or [])
+    if any(override_key(str(o)) == EXCLUDE for o in hydra_overrides):
+        return  # the user chose the exclusions
+    task = [str(o) for o in OmegaConf.select(config, "hydra.overrides.task", default=None) or []]
+    swept = axes_of(config)
+    constant = sorted({override_key(o) for o in task} - set(swept))
+    with read_write(config.hydra.overrides):
+        config.hydra.overrides.hydra.append(f"{EXCLUDE}=[{','.join(constant)}]")
+
+
+def _plain_optuna_logs(config: DictConfig) -> None:
+    """Optuna logs through its own handler, in colour even into a file; send its messages through
+    the console's plain handler instead."""
+    if "optuna" not in str(OmegaConf.select(config, "hydra.sweeper._target_", default="")).lower():
+        return
+    import optuna
+
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
 
 
 def _holder(folder: Path) -> int | None:

@@ -23,10 +23,36 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from aelab.config.schema import GROUPS, Config
+from aelab.config.sweep import job_dir_name
 from aelab.errors import ConfigError
 from aelab.models import FAMILIES, family, model_size
 
 CONF_PACKAGE = "aelab.conf"
+
+
+def _groups() -> str:
+    """``--help``'s list of config groups and their options, read from the shipped conf/."""
+    import importlib.resources
+
+    root = importlib.resources.files(CONF_PACKAGE)
+    lines = []
+    for group in sorted(
+        (p for p in root.iterdir() if p.is_dir() and p.name not in ("hydra", "__pycache__")), key=lambda p: p.name
+    ):
+        options = sorted(f.name[: -len(".yaml")] for f in group.iterdir() if f.name.endswith(".yaml"))
+        lines.append(f"  {group.name + ':':17} {', '.join(options)}")
+    return "\n".join(lines)
+
+
+def _choices(what: str) -> str:
+    from aelab.backprop import ACTIVATIONS
+
+    return ", ".join({"activation": ACTIVATIONS}[what])
+
+
+for _name, _resolver in (("aelab_job_dir", job_dir_name), ("aelab_groups", _groups), ("aelab_choices", _choices)):
+    if not OmegaConf.has_resolver(_name):  # hydra.sweep.subdir (03_activation=sigmoid,depth=8), --help
+        OmegaConf.register_new_resolver(_name, _resolver)
 # Keys that may differ between two attempts at the same run: where it runs and how it reports.
 VOLATILE = (
     "resume",
