@@ -101,8 +101,27 @@ def test_run_writes_every_dashboard(logged_run):
         "hparam/test_sq_err_per_image",
     ):
         assert tag in scalars, tag
-    for prefix in ("grad_norm/", "delta_norm/", "weight_norm/", "grad_norm_probe/"):
+    for prefix in (
+        "grad_norm/",
+        "delta_norm/",
+        "weight_norm/",
+        "grad_norm_probe/",
+        "grad_norm_log10/",
+        "delta_norm_log10/",
+        "weight_norm_log10/",
+        "grad_norm_probe_log10/",
+    ):
         assert sorted(t.removeprefix(prefix) for t in scalars if t.startswith(prefix)) == layers, prefix
+    for tag in ("grad_norm", "delta_norm"):  # log10 alongside the raw value, so the charts open on a log scale
+        raw, logged = acc.Scalars(f"{tag}/{layers[0]}"), acc.Scalars(f"{tag}_log10/{layers[0]}")
+        assert [math.log10(e.value) for e in raw] == pytest.approx([e.value for e in logged], rel=1e-5)
+    # the sweep-level gradient flow, grouped by this run's activation and depth: init (step 0) and each epoch
+    from aelab.gradflow import first_last_ratio
+
+    for group in ("activation=relu", "depth=3"):
+        ratio = acc.Scalars(f"sweep/ratio_log10/{group}")
+        assert [e.step for e in ratio] == [0, 8, 16]
+        assert ratio[0].value == pytest.approx(math.log10(first_last_ratio(metrics["grad_norms_init"])), rel=1e-5)
     hidden = [n for n in layers if n.endswith(("_enc", "_dec"))]  # relu layers; code/out are linear
     assert sorted(t.removeprefix("saturation/") for t in scalars if t.startswith("saturation/")) == hidden
     for tag in scalars:
@@ -123,9 +142,10 @@ def test_run_writes_every_dashboard(logged_run):
     assert all(0 <= e.value <= 1 for t in scalars if t.startswith("saturation/") for e in acc.Scalars(t))
 
     # histograms: weights, biases, gradients and activations of every layer
-    for kind in ("weights", "biases", "grads", "activations"):
-        assert sorted(t.split("/", 1)[1] for t in tags["histograms"] if t.startswith(kind + "/")) == layers, kind
-    assert [e.step for e in acc.Histograms(f"weights/{layers[0]}")] == [8, 16]
+    for kind in ("weights", "biases", "grads", "activations"):  # one group: TIME SERIES opens on the scalars
+        prefix = f"histograms/{kind}/"
+        assert sorted(t.removeprefix(prefix) for t in tags["histograms"] if t.startswith(prefix)) == layers, kind
+    assert [e.step for e in acc.Histograms(f"histograms/weights/{layers[0]}")] == [8, 16]
 
     # images: originals over reconstructions each epoch, the interpolation at the end
     recon = acc.Images("images/reconstructions")
@@ -140,7 +160,8 @@ def test_run_writes_every_dashboard(logged_run):
 
     layout = layout_pb2.Layout.FromString(acc.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0])
     charts = {c.title: list(c.multiline.tag) for cat in layout.category for c in cat.chart}
-    assert charts["gradient norm ‖∂E/∂W‖ per layer"] == ["^grad_norm/"]
+    assert charts["log10 gradient norm ‖∂E/∂W‖ per layer"] == ["^grad_norm_log10/"]
+    assert charts["log10 ‖∂E/∂W⁽¹⁾‖ / ‖∂E/∂W⁽ᴸ⁾‖, activation=relu"] == [r"^sweep/ratio_log10/activation=relu$"]
 
     # hparams: experiment, session start (this run's values) and end, in the run's own dir
     from tensorboard.plugins.hparams import metadata
@@ -150,6 +171,9 @@ def test_run_writes_every_dashboard(logged_run):
     experiment = metadata.parse_experiment_plugin_data(content[metadata.EXPERIMENT_TAG])
     metric_tags = {m.name.tag for m in experiment.metric_infos}
     assert {"hparam/val_sq_err_per_image", "hparam/test_sq_err_per_image"} <= metric_tags
+    columns = {h.name for h in experiment.hparam_infos}
+    assert {"activation", "depth", "width", "lr", "dataset"} <= columns and "channels" not in columns  # mlp only
+    assert not any(h.differs for h in experiment.hparam_infos)  # a single run varies nothing
     start = metadata.parse_session_start_info_plugin_data(content[metadata.SESSION_START_INFO_TAG])
     assert start.hparams["activation"].string_value == "relu"
     assert start.hparams["depth"].number_value == 3 and start.hparams["width"].number_value == 32
@@ -335,7 +359,7 @@ def _host_reads_per_step(monkeypatch, logger, steps: int) -> collections.Counter
             for i, n in enumerate((64, 64, 32, 32, 32, 32))
         )
     )
-    logger.on_train_start(model, data, plain(compose([])))
+    logger.on_train_start(model, data, plain(compose([])), {})
     counts: collections.Counter = collections.Counter()
     current = [0]
     for name in SYNCING:
@@ -479,3 +503,25 @@ def test_csv_logger_writes_a_row_per_logging_step_and_per_epoch(mnist_root, tmp_
     csv_grad = [float(r[f"grad_norm/{layer}"]) for r in rows if r["kind"] == "step"]
     assert csv_grad == pytest.approx([e.value for e in acc.Scalars(f"grad_norm/{layer}")], rel=1e-6)
     assert all(r["delta_norm/01_enc"] for r in rows if r["kind"] == "step")
+
+
+def test_a_short_run_draws_every_chart_at_the_default_logging_period(mnist_root, tmp_path):
+    """2 epochs of 16 steps with logging.every_n_steps=50 (the default) never reach step 50; the first
+    step and each epoch's last step are logged anyway, so loss/train and every layer's norms are there."""
+    cfg = compose(
+        [
+            *[o for o in RUN if not o.startswith(("logging.every_n_steps", "data.limit"))],
+            "data.limit=1024",
+            f"data.root={mnist_root}",
+            "logging.histograms=false",
+            "logging.projector=false",
+        ]
+    )
+    metrics = train(cfg, run_dir=tmp_path)
+    assert metrics["status"] == "completed"
+    acc = _accumulator(tmp_path / "tb")
+    layers = [name for name, _ in model_from_config(metrics["hparams"]).layers()]
+    assert [e.step for e in acc.Scalars("loss/train")] == [1, 16, 32]
+    for name in layers:
+        assert [e.step for e in acc.Scalars(f"grad_norm/{name}")] == [1, 16, 32]
+        assert [e.step for e in acc.Scalars(f"grad_norm_log10/{name}")] == [1, 16, 32]

@@ -61,6 +61,14 @@ def run_report(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+JOB_DIRS = [
+    "00_activation=relu,depth=1",
+    "01_activation=relu,depth=2",
+    "02_activation=sigmoid,depth=1",
+    "03_activation=sigmoid,depth=2",
+]  # the grid sweep's job dirs, named by what they sweep
+
+
 def results(sweep_dir: Path) -> list[dict[str, str]]:
     with open(sweep_dir / "results.csv", newline="") as f:
         return list(csv.DictReader(f))
@@ -117,6 +125,73 @@ def test_optuna_search_and_sweep_presets_compose():
 # --- sweeps -----------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def logged_sweep(tmp_path_factory, mnist_root) -> Path:
+    """The same 2 x 2 grid with TensorBoard on (no histograms or projector: scalars, layout, hparams)."""
+    sweep_dir = tmp_path_factory.mktemp("logged") / "sweep"
+    run_sweep(
+        sweep_dir,
+        mnist_root,
+        "hydra/launcher=joblib",
+        "activation=relu,sigmoid",
+        "depth=1,2",
+        "logging=default",
+        "logging.histograms=false",
+        "logging.projector=false",
+        "logging.images=false",
+        "hydra.callbacks.report.recon=false",
+    )
+    return sweep_dir
+
+
+def _events(tb_dir: Path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0, "tensors": 0})
+    acc.Reload()
+    return acc
+
+
+def test_a_sweep_in_tensorboard_is_named_ordered_and_grouped(logged_sweep):
+    """TensorBoard's runs are the job dirs (named by their overrides); HPARAMS lists the swept keys
+    first with their values as discrete domains; the sweep-level gradient-flow charts draw one line per
+    run of each swept value."""
+    from tensorboard.plugins.custom_scalar import layout_pb2
+    from tensorboard.plugins.hparams import api_pb2, metadata
+
+    runs = {p.parent.parent.name: _events(p.parent) for p in sorted(logged_sweep.glob("*/tb/events.out.tfevents.*"))}
+    assert list(runs) == JOB_DIRS
+    experiments = [
+        metadata.parse_experiment_plugin_data(acc.PluginTagToContent("hparams")[metadata.EXPERIMENT_TAG])
+        for acc in runs.values()
+    ]
+    assert all(e == experiments[0] for e in experiments)  # TensorBoard takes any one of them
+    # TensorBoard's own order: differing columns first, then by name
+    infos = sorted(experiments[0].hparam_infos, key=lambda h: (not h.differs, h.name))
+    assert [(h.name, h.differs) for h in infos[:3]] == [("activation", True), ("depth", True), ("batch_size", False)]
+    assert [v.string_value for v in infos[0].domain_discrete.values] == ["relu", "sigmoid"]
+    assert infos[1].type == api_pb2.DATA_TYPE_FLOAT64 and [v.number_value for v in infos[1].domain_discrete.values] == [
+        1,
+        2,
+    ]
+    assert "channels" not in {h.name for h in infos}
+    layout = layout_pb2.Layout.FromString(
+        runs[JOB_DIRS[0]].Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0]
+    )
+    (sweep_charts,) = [c for c in layout.category if c.title.startswith("gradient flow across runs")]
+    charts = {c.title: c.multiline.tag[0] for c in sweep_charts.chart}
+    assert len(charts) == 8  # ratio and first-layer norm, for activation=relu|sigmoid and depth=1|2
+    for group in ("activation=relu", "activation=sigmoid", "depth=1", "depth=2"):
+        tag = charts[f"log10 ‖∂E/∂W⁽¹⁾‖ / ‖∂E/∂W⁽ᴸ⁾‖, {group}"].strip("^$").replace("\\", "")
+        lines = [name for name, acc in runs.items() if tag in acc.Tags()["scalars"]]
+        assert len(lines) == 2 and all(group.split("=")[1] in name for name in lines)  # one line per run
+
+
+def test_job_dirs_are_named_by_what_they_sweep(grid_sweep):
+    assert sorted(p.name for p in grid_sweep.iterdir() if p.is_dir() and p.name[0].isdigit()) == JOB_DIRS
+    assert [r["dir"].rsplit("/", 1)[-1] for r in results(grid_sweep)] == JOB_DIRS
+
+
 def test_joblib_grid_sweep_ends_with_the_report(grid_sweep):
     rows = results(grid_sweep)
     assert [(r["job"], r["activation"], r["depth"], r["status"]) for r in rows] == [
@@ -169,7 +244,7 @@ def test_failed_and_refused_jobs_are_reported_with_their_error(tmp_path, mnist_r
 def test_report_script_lists_a_deleted_job_as_missing(grid_sweep, tmp_path):
     sweep_dir = tmp_path / "partial"
     shutil.copytree(grid_sweep, sweep_dir)
-    shutil.rmtree(sweep_dir / "2")
+    shutil.rmtree(sweep_dir / JOB_DIRS[2])
     for name in ("results.csv", "report.md", "report.html"):
         (sweep_dir / name).unlink()
     result = run_report(sweep_dir, "--no-recon")
@@ -193,8 +268,8 @@ def test_report_script_refuses_a_dir_without_jobs(tmp_path):
 def test_skip_done_reruns_only_unfinished_jobs(grid_sweep, tmp_path, mnist_root):
     sweep_dir = tmp_path / "resumed"
     shutil.copytree(grid_sweep, sweep_dir)  # copy2: metrics.json keeps its mtime
-    shutil.rmtree(sweep_dir / "3")
-    before = {n: (sweep_dir / n / "metrics.json").stat().st_mtime_ns for n in ("0", "1", "2")}
+    shutil.rmtree(sweep_dir / JOB_DIRS[3])
+    before = {n: (sweep_dir / n / "metrics.json").stat().st_mtime_ns for n in JOB_DIRS[:3]}
     kept = {n: (sweep_dir / n / "metrics.json").read_text() for n in before}
     logs = {n: (sweep_dir / n / "train.log").read_text() for n in before}
     result = run_sweep(
@@ -205,7 +280,7 @@ def test_skip_done_reruns_only_unfinished_jobs(grid_sweep, tmp_path, mnist_root)
         assert (sweep_dir / n / "metrics.json").read_text() == kept[n]
         assert (sweep_dir / n / "train.log").read_text() == logs[n]  # a skipped run is not touched
         assert f"{sweep_dir / n} already completed" in result.stdout
-    assert "test sq_err_per_image=" in (sweep_dir / "3" / "train.log").read_text()
+    assert "test sq_err_per_image=" in (sweep_dir / JOB_DIRS[3] / "train.log").read_text()
     assert [r["status"] for r in results(sweep_dir)] == ["completed"] * 4
     assert [r["test_sq_err_per_image"] for r in results(sweep_dir)][:3] == [
         r["test_sq_err_per_image"] for r in results(grid_sweep)

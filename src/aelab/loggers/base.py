@@ -30,7 +30,9 @@ class RunLogger:
 
     stop_training = False
 
-    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any]) -> None: ...
+    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any], record: dict[str, Any]) -> None:
+        """Before the first step: the run's config and its record so far (``grad_norms_init``, and
+        on a resume the history)."""
 
     def on_step(self, step: int, loss: Tensor, model: Autoencoder, lr: float | Tensor) -> None:
         """Called after every optimizer step with the step's loss (a device tensor: no sync)."""
@@ -76,7 +78,7 @@ class Loggers(RunLogger):
     def is_log_step(self, step: int) -> bool:
         return step == 1 or step % self.every == 0 or step % self._steps_per_epoch == 0
 
-    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any]) -> None:
+    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any], record: dict[str, Any]) -> None:
         self.layers = model.layers()
         self._loss_sum = torch.zeros((), device=next(model.parameters()).device)
         n_train = len(data.train_x)
@@ -87,7 +89,7 @@ class Loggers(RunLogger):
             if self.is_log_step(self.step + 1):
                 self.probe.arm()
         for lg in self.loggers:
-            lg.on_train_start(model, data, config)
+            lg.on_train_start(model, data, config, record)
         self._tick = time.perf_counter()
 
     def on_step(self, step: int, loss: Tensor, model: Autoencoder, lr: float | Tensor) -> None:

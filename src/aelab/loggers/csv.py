@@ -38,7 +38,7 @@ class CSVLogger(RunLogger):
         self._file: IO[str] | None = None
         self._writer: csv.DictWriter[str] | None = None
 
-    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any]) -> None:
+    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any], record: dict[str, Any]) -> None:
         layers = [name for name, _ in model.layers()]
         self.columns = [
             "kind",

@@ -21,8 +21,9 @@ measured once for every logger by :class:`aelab.loggers.base.Loggers` and writte
     A custom-scalars layout puts every layer of a run on one chart per quantity. (With
     ``trainer.compile`` or ``trainer.cuda_graphs`` the hook-based δ and saturation are skipped.)
 ``histograms``
-    every ``histograms_every_n_epochs`` epochs: ``weights/``, ``biases/``, ``grads/`` (the
-    gradients of the last logging step) and ``activations/`` (a fixed validation batch) per layer.
+    every ``histograms_every_n_epochs`` epochs, per layer, all under ``histograms/`` (one group,
+    after the scalars in TIME SERIES): ``weights/``, ``biases/``, ``grads/`` (the gradients of the
+    last logging step) and ``activations/`` (a fixed validation batch).
 ``images``
     ``images/reconstructions`` (a fixed set of ``n_images`` test digits above their
     reconstructions) per epoch, ``images/interpolation`` at the end.
@@ -38,6 +39,7 @@ bit-identically with logging on or off.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +48,16 @@ from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
+from aelab.config import lookup, override_key
+from aelab.config.sweep import current_axes
 from aelab.data import Splits
+from aelab.gradflow import first_last_ratio
 from aelab.images import reconstruction_grid
 from aelab.loggers.base import RunLogger
 from aelab.models import Autoencoder
 
 N_PIXELS = 28 * 28
+LOG10_NORMS = ("grad_norm", "delta_norm", "weight_norm")  # also written as <name>_log10/<layer>
 ACTIVATION_BATCH = 256  # validation images whose activations go into the histograms
 INTERPOLATION_STEPS = 10
 INTERPOLATION_DIGITS = (3, 8)  # decode along the line between the codes of these two test digits
@@ -81,11 +87,22 @@ HPARAMS: dict[str, tuple[str, type]] = {
     "batch_size": ("trainer.batch_size", int),
     "epochs": ("trainer.epochs", int),
     "precision": ("trainer.precision", str),
+    "dataset": ("data.name", str),
     "data_limit": ("data.limit", str),  # "all" or the number of training images
     "shift_augment": ("data.shift_augment", int),
     "seed": ("seed", int),
 }
 FAMILY_ONLY = {"width": "mlp", "hidden": "mlp", "channels": "conv", "kernel_size": "conv", "fc_hidden": "conv"}
+# a swept key as the HPARAMS column that shows it (the config groups by their chosen name)
+COLUMN_OF = {
+    **{path: column for column, (path, _) in HPARAMS.items()},
+    "activation": "activation",
+    "depth": "depth",
+    "model": "family",
+    "optimizer": "optimizer",
+    "loss": "loss",
+    "data": "dataset",
+}
 HPARAM_METRICS = (
     "hparam/val_sq_err_per_image",  # the best validation value (the checkpoint that is tested)
     "hparam/test_sq_err_per_image",
@@ -117,6 +134,63 @@ def hparam_dict(config: dict[str, Any], fill: bool = False) -> dict[str, Any]:
     return row
 
 
+def experiment_summary(config: dict[str, Any], axes: dict[str, list[str]] | None) -> Any:
+    """The HPARAMS experiment (its columns and metrics), the same for every run of a sweep, since
+    TensorBoard takes it from one of them: the swept keys are marked as differing (TensorBoard
+    lists those first and shows them), with the swept values as a discrete domain (a discrete axis
+    in the parallel coordinates, a checklist in the filter); columns of a model family the sweep
+    does not train are left out."""
+    from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+    from torch.utils.tensorboard.summary import Summary
+
+    axes = axes or {}
+    families = set(axes.get("model") or [config["model"]["family"]])
+    kinds = {
+        "int": api_pb2.DATA_TYPE_FLOAT64,
+        "float": api_pb2.DATA_TYPE_FLOAT64,
+        "str": api_pb2.DATA_TYPE_STRING,
+        "bool": api_pb2.DATA_TYPE_BOOL,
+    }
+    columns = {c: kind for c, (_, kind) in HPARAMS.items() if FAMILY_ONLY.get(c) in (None, *families)}
+    swept = {COLUMN_OF.get(key, key): values for key, values in axes.items()}
+    columns.update({c: str for c in swept if c not in columns})
+    infos = []
+    for column, kind in columns.items():
+        info = api_pb2.HParamInfo(name=column, type=kinds[kind.__name__], differs=column in swept)
+        values = swept.get(column) or []
+        if values:
+            number = kind in (int, float) and all(_is_number(v) for v in values)
+            info.type = api_pb2.DATA_TYPE_FLOAT64 if number else api_pb2.DATA_TYPE_STRING
+            info.domain_discrete.extend([float(v) if number else str(v) for v in values])
+        infos.append(info)
+    experiment = api_pb2.Experiment(
+        hparam_infos=infos,
+        metric_infos=[api_pb2.MetricInfo(name=api_pb2.MetricName(tag=tag)) for tag in HPARAM_METRICS],
+    )
+    content = plugin_data_pb2.HParamsPluginData(experiment=experiment, version=metadata.PLUGIN_DATA_VERSION)
+    meta = metadata.create_summary_metadata(content)
+    return Summary(value=[Summary.Value(tag=metadata.EXPERIMENT_TAG, metadata=meta)])
+
+
+def session_values(config: dict[str, Any], axes: dict[str, list[str]] | None, overrides: dict[str, str]) -> dict:
+    """This run's HPARAMS row: its values of the columns, and of the swept keys outside them."""
+    row = {k: v for k, v in hparam_dict(config).items() if v is not None}
+    for key in axes or {}:
+        column = COLUMN_OF.get(key, key)
+        if column not in row:
+            value = lookup(config, key)
+            row[column] = str(value if value is not None else overrides.get(key, ""))
+    return row
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
 def pick_digits(labels: Tensor, n: int) -> list[int]:
     """Indices of ``n`` images cycling through the classes 0, 1, …, 9, 0, 1, … (first
     occurrences first): a fixed, varied set of digits."""
@@ -145,12 +219,19 @@ class TensorBoardLogger(RunLogger):
             for k in ("scalars", "grad_flow", "histograms", "images", "hparams", "projector")
         }
         self.layers: list[tuple[str, Any]] = []
+        self.start_step = start_step
+        self.axes: dict[str, list[str]] | None = None
+        self.groups: list[str] = []
         self._grads: dict[str, Tensor] = {}  # the last logging step's gradients, for histograms
         self._fixed: Tensor | None = None
 
     # --- hooks the training loop calls -----------------------------------------------------------
-    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any]) -> None:
+    def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any], record: dict[str, Any]) -> None:
         self.layers = model.layers()
+        self.axes = current_axes()
+        self.groups = self._groups(config)
+        if self.on["grad_flow"] and record.get("grad_norms_init") and not self.start_step:
+            self._log_flow(record["grad_norms_init"], 0)  # step 0: the initial weights
         if self.on["images"] and self.cfg.n_images > 0:
             self._fixed = data.test_x[pick_digits(data.test_y, int(self.cfg.n_images))]
         if self.on["scalars"] or self.on["grad_flow"]:
@@ -158,10 +239,36 @@ class TensorBoardLogger(RunLogger):
         if self.on["hparams"]:
             self._write_hparams_start(config)
 
+    def _groups(self, config: dict[str, Any]) -> list[str]:
+        """``key=value`` of this run for each swept key (a single run: its activation and depth):
+        the sweep-level charts it appears in, one line among the runs that share that value."""
+        keys = list(self.axes) if self.axes else ["activation", "depth"]
+        overrides = _task_overrides()
+        groups = []
+        for key in keys:
+            value = lookup(config, key)
+            value = overrides.get(key) if value is None or isinstance(value, dict) else value
+            groups.append(f"{key}={value}")
+        return groups
+
+    def _log_flow(self, norms: dict[str, float], step: int) -> None:
+        """The sweep-level gradient flow (log10): the first/output layer ratio and the first layer's
+        norm on the probe batch, under each of this run's ``key=value`` groups."""
+        values = list(norms.values())
+        ratio = first_last_ratio(norms)
+        for group in self.groups:
+            if ratio is not None and ratio > 0:
+                self.writer.add_scalar(f"sweep/ratio_log10/{group}", math.log10(ratio), step)
+            if values and values[0] > 0:
+                self.writer.add_scalar(f"sweep/first_layer_log10/{group}", math.log10(values[0]), step)
+
     def log_scalars(self, step: int, scalars: dict[str, float], model: Autoencoder) -> None:
         self.step = step
         for tag, value in scalars.items():
             self.writer.add_scalar(tag, value, step)
+            prefix, _, layer = tag.partition("/")
+            if prefix in LOG10_NORMS and value > 0:  # the same on a log scale (TensorBoard opens on linear)
+                self.writer.add_scalar(f"{prefix}_log10/{layer}", math.log10(value), step)
         if self.on["histograms"]:
             self._grads = {
                 name: layer.weight.grad.detach().clone() for name, layer in self.layers if layer.weight.grad is not None
@@ -177,6 +284,9 @@ class TensorBoardLogger(RunLogger):
         if self.on["grad_flow"] and record.get("grad_norms"):
             for name, norm in record["grad_norms"].items():
                 w.add_scalar(f"grad_norm_probe/{name}", norm, step)
+                if norm > 0:
+                    w.add_scalar(f"grad_norm_probe_log10/{name}", math.log10(norm), step)
+            self._log_flow(record["grad_norms"], step)
         self._best_val = min(self._best_val, val["sq_err_per_image"])
         if self.on["hparams"]:  # best so far, so an interrupted run still shows its value
             w.add_scalar("hparam/val_sq_err_per_image", self._best_val, step)
@@ -238,11 +348,11 @@ class TensorBoardLogger(RunLogger):
     def _histograms(self, model: Autoencoder, data: Splits, step: int) -> None:
         w = self.writer
         for name, layer in self.layers:
-            w.add_histogram(f"weights/{name}", layer.weight.detach().float().cpu(), step)
+            w.add_histogram(f"histograms/weights/{name}", layer.weight.detach().float().cpu(), step)
             if getattr(layer, "bias", None) is not None:
-                w.add_histogram(f"biases/{name}", layer.bias.detach().float().cpu(), step)
+                w.add_histogram(f"histograms/biases/{name}", layer.bias.detach().float().cpu(), step)
             if name in self._grads:
-                w.add_histogram(f"grads/{name}", self._grads[name].float().cpu(), step)
+                w.add_histogram(f"histograms/grads/{name}", self._grads[name].float().cpu(), step)
         outputs: dict[str, Tensor] = {}
         handles = [
             layer.register_forward_hook(lambda m, i, o, n=name: outputs.__setitem__(n, o.detach()))
@@ -256,7 +366,7 @@ class TensorBoardLogger(RunLogger):
                 handle.remove()
         for name, _ in self.layers:
             if name in outputs:
-                w.add_histogram(f"activations/{name}", outputs[name].float().cpu(), step)
+                w.add_histogram(f"histograms/activations/{name}", outputs[name].float().cpu(), step)
 
     def _interpolation(self, model: Autoencoder, data: Splits, step: int) -> None:
         """One row: test digit A, decodings of (1 − t)·code(A) + t·code(B) for 10 t from 0 to 1,
@@ -280,12 +390,26 @@ class TensorBoardLogger(RunLogger):
     def _layout(self) -> dict[str, dict[str, list]]:
         layout: dict[str, dict[str, list]] = {}
         if self.on["grad_flow"]:
-            layout["gradient flow"] = {
-                "gradient norm ‖∂E/∂W‖ per layer": ["Multiline", [r"^grad_norm/"]],
-                "error signal ‖δ‖ per layer": ["Multiline", [r"^delta_norm/"]],
+            # one chart per swept value, one line per run: the sweep's gradient flow, readable with
+            # dozens of runs; the same in every run of the sweep (TensorBoard merges equal charts)
+            axes = self.axes or {g.split("=", 1)[0]: [g.split("=", 1)[1]] for g in self.groups}
+            sweep = {}
+            for key, values in axes.items():
+                for value in values or sorted({g.split("=", 1)[1] for g in self.groups if g.startswith(key + "=")}):
+                    group = f"{key}={value}"
+                    ratio = rf"^sweep/ratio_log10/{re.escape(group)}$"
+                    sweep[f"log10 ‖∂E/∂W⁽¹⁾‖ / ‖∂E/∂W⁽ᴸ⁾‖, {group}"] = ["Multiline", [ratio]]
+                    sweep[f"log10 ‖∂E/∂W⁽¹⁾‖ (first layer), {group}"] = [
+                        "Multiline",
+                        [rf"^sweep/first_layer_log10/{re.escape(group)}$"],
+                    ]
+            layout["gradient flow across runs (probe batch, log10; step 0 = initial weights)"] = sweep
+            layout["gradient flow per layer (log10)"] = {
+                "log10 gradient norm ‖∂E/∂W‖ per layer": ["Multiline", [r"^grad_norm_log10/"]],
+                "log10 error signal ‖δ‖ per layer": ["Multiline", [r"^delta_norm_log10/"]],
+                "log10 weight norm ‖W‖ per layer": ["Multiline", [r"^weight_norm_log10/"]],
+                "log10 gradient norm on the probe batch, per epoch": ["Multiline", [r"^grad_norm_probe_log10/"]],
                 "saturated or dead units per layer": ["Multiline", [r"^saturation/"]],
-                "weight norm ‖W‖ per layer": ["Multiline", [r"^weight_norm/"]],
-                "gradient norm on the probe batch, per epoch": ["Multiline", [r"^grad_norm_probe/"]],
             }
         if self.on["scalars"]:
             layout["loss"] = {
@@ -296,8 +420,8 @@ class TensorBoardLogger(RunLogger):
 
     def _write_hparams_start(self, config: dict[str, Any]) -> None:
         metrics = {tag: math.nan for tag in HPARAM_METRICS}
-        exp, _, _ = hparams_summaries(hparam_dict(config, fill=True), metrics)  # all columns
-        _, ssi, _ = hparams_summaries(hparam_dict(config), metrics)  # this run's values
+        exp = experiment_summary(config, self.axes)  # the columns (the same in every run of a sweep)
+        _, ssi, _ = hparams_summaries(session_values(config, self.axes, _task_overrides()), metrics)  # this run
         writer = self.writer._get_file_writer()  # hparams go into this run's own event file
         writer.add_summary(exp)
         writer.add_summary(ssi)
@@ -309,4 +433,13 @@ class TensorBoardLogger(RunLogger):
         self.writer.flush()
 
 
-__all__ = ["TensorBoardLogger", "hparam_dict", "pick_digits"]
+def _task_overrides() -> dict[str, str]:
+    """``{key: value}`` of the overrides this job was started with (empty outside Hydra)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    return {override_key(o): o.split("=", 1)[1] for o in HydraConfig.get().overrides.task if "=" in o}
+
+
+__all__ = ["TensorBoardLogger", "experiment_summary", "hparam_dict", "pick_digits", "session_values"]

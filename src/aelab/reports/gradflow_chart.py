@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 
 def find_runs(root: Path) -> list[Path]:
-    """The folders under ``root`` (or ``root`` itself) that hold event files, sorted."""
-    return sorted({p.parent for p in root.rglob("events.out.tfevents.*")})
+    """The folders under ``root`` (or ``root`` itself) that hold event files, in natural order
+    (job 2 before job 10)."""
+    return sorted({p.parent for p in root.rglob("events.out.tfevents.*")}, key=_natural)
+
+
+def _natural(path: Path) -> list[object]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
 
 
 def read_series(log_dir: Path, prefix: str) -> dict[str, tuple[list[int], list[float]]]:
@@ -90,7 +96,7 @@ def plot(runs: list[tuple[str, dict]], prefix: str, out: Path) -> None:
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.suptitle(f"Gradient flow: {quantity} per layer during training", fontsize=12)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for the figure's title above the panels' own
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -112,7 +118,8 @@ def export(path: Path, out: Path | None = None, prefix: str = "grad_norm/") -> t
             f"no '{prefix}*' scalars in event files under {path} (was the run trained with "
             "logging.loggers=[tensorboard] and logging.grad_flow=true?)"
         )
-    out = out or root / "gradflow.png"
+    # the default name says what is drawn, so another --prefix never overwrites gradflow.png
+    out = out or root / ("gradflow.png" if prefix == "grad_norm/" else f"gradflow_{prefix.strip('/')}.png")
     plot(runs, prefix, out)
     return out, len(runs)
 

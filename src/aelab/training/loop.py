@@ -473,7 +473,7 @@ class _Fit:
                 config.optimizer.lr,
                 config.optimizer.base_batch_size,
             )
-        logger.on_train_start(model, data, self.values)
+        logger.on_train_start(model, data, self.values, record)
         progress = trainer.progress if trainer.progress is not None else sys.stderr.isatty()
         bad_step = torch.full((), -1, dtype=torch.long, device=device)  # first non-finite step, no sync
         trained, train_time = 0, 0.0

@@ -172,7 +172,7 @@ def summary_section(sweep: Sweep) -> Section:
         ),
         Para(
             "Objective: validation `sq_err_per_image` (squared error summed over the 784 pixels, averaged "
-            "over images), the value scripts/train.py returns to the sweeper. Test numbers use each run's "
+            "over images), the value aelab-train returns to the sweeper. Test numbers use each run's "
             "best-validation checkpoint."
         ),
     ]
@@ -326,31 +326,44 @@ def problems_section(sweep: Sweep) -> Section:
     return Section("Failed and missing jobs", blocks)
 
 
-def train_command(sweep: Sweep, task: list[str], multirun: bool = True, extra: list[str] | None = None) -> str:
-    hydra = [o for o in sweep.hydra_overrides if not o.startswith("hydra.mode=")]
-    if multirun and not any(o.startswith("hydra.sweep.dir=") for o in hydra):
-        hydra.append(f"hydra.sweep.dir={display_dir(sweep)}")
-    if not multirun:  # a single run: no launcher, no sweep dir
+# overrides a reproduced command leaves out: how the last attempt ran, not what the sweep is
+NOT_REPRODUCED = ("skip_done", "hydra.mode", "hydra.job.config.override_dirname.exclude_keys")
+
+
+def train_command(
+    sweep: Sweep, task: list[str], multirun: bool = True, extra: list[str] | None = None, sweep_dir: str | None = None
+) -> str:
+    """The ``aelab-train`` command of the sweep (``multirun``) or of one of its jobs. ``sweep_dir``:
+    the sweep dir to name (default: this one); a single run names none."""
+    hydra = [
+        o
+        for o in sweep.hydra_overrides
+        if override_key(o) not in NOT_REPRODUCED and not o.startswith("hydra.sweep.dir=")
+    ]
+    if multirun:
+        hydra.append(f"hydra.sweep.dir={sweep_dir or display_dir(sweep)}")
+    else:  # a single run: no launcher, no sweep dir
         hydra = []
-    args = [*hydra, *task]
+    args = [*hydra, *[o for o in task if override_key(o) not in NOT_REPRODUCED]]
     for e in extra or []:
         args = [a for a in args if override_key(a) != override_key(e)] + [e]
-    script = f"scripts/{sweep.job_name}.py"
-    return " ".join(["python", script, *(["-m"] if multirun else []), *map(shlex.quote, args)])
+    return " ".join(["aelab-train", *(["-m"] if multirun else []), *map(shlex.quote, args)])
 
 
 def reproduce_section(sweep: Sweep) -> Section:
     blocks: list[Any] = []
     cd = f"cd {shlex.quote(sweep.cwd)}\n" if sweep.cwd else ""
     if sweep.task_overrides or sweep.hydra_overrides:
+        again = Path(display_dir(sweep))
         blocks += [
-            Para("Run the sweep again (same overrides, same sweep dir):"),
-            Code(cd + train_command(sweep, sweep.task_overrides)),
             Para(
-                "Complete it after an interruption or failures: jobs whose `metrics.json` says "
-                "completed are skipped, the others run again:"
+                "Complete it after an interruption or failures (same command, same sweep dir): completed jobs "
+                "of the same config are skipped, unfinished ones resume from their last checkpoint, the others "
+                "run:"
             ),
             Code(cd + train_command(sweep, sweep.task_overrides, extra=["skip_done=true"])),
+            Para("Run the whole sweep again, into a new sweep dir (a sweep dir holds one sweep):"),
+            Code(cd + train_command(sweep, sweep.task_overrides, sweep_dir=str(again.parent / f"{again.name}-again"))),
         ]
         if sweep.params:
             blocks.append(
@@ -365,13 +378,13 @@ def reproduce_section(sweep: Sweep) -> Section:
     has_tb = any(j.dir is not None and (j.dir / "tb").is_dir() for j in sweep.jobs)
     blocks += [
         Para("Rebuild this report:"),
-        Code(cd + f"python scripts/report.py {shlex.quote(display_dir(sweep))}"),
+        Code(cd + f"aelab-report {shlex.quote(display_dir(sweep))}"),
         Para(
             "Open the runs in TensorBoard (one `tb/` per job dir)"
             + (
                 ""
                 if has_tb
-                else "; these runs were trained with `logging.tensorboard=false`, so there is nothing to show"
+                else "; these runs were trained without the `tensorboard` logger, so there is nothing to show"
             )
             + ":"
         ),

@@ -29,6 +29,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from aelab.config import VOLATILE, override_key
+from aelab.config.sweep import job_num
 from aelab.training.rundir import RunDir
 
 FINAL = ("completed", "failed", "interrupted", "crashed")
@@ -115,8 +116,9 @@ def _container(node: Any, resolve: bool = False) -> Any:
 
 
 def _job_num(path: Path) -> int | None:
-    if path.name.isdigit():
-        return int(path.name)
+    named = job_num(path.name)  # 03_activation=sigmoid,depth=8 (or a plain 3)
+    if named is not None:
+        return named
     hydra_cfg = _load_yaml(path / ".hydra" / "hydra.yaml")
     num = OmegaConf.select(hydra_cfg, "hydra.job.num", default=None) if hydra_cfg is not None else None
     return int(num) if num is not None else None
@@ -222,7 +224,7 @@ def collect_sweep(sweep_dir: str | Path) -> Sweep:
     multirun = _load_yaml(sweep_dir / "multirun.yaml") if (sweep_dir / "multirun.yaml").exists() else None
     found: dict[int, Job] = {}
     for path in sorted(p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not (path.name.isdigit() or (path / ".hydra").is_dir()):
+        if not (job_num(path.name) is not None or (path / ".hydra").is_dir()):
             continue
         num = _job_num(path)
         if num is not None and num not in found:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,13 @@ def learning_curves(jobs: list[Job], path: str | Path) -> Path | None:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].set_ylabel("val sq_err_per_image")
     axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    title = "Validation error per epoch (mean over repeated seeds)"
+    per_cell = Counter((str(j.param("activation")), as_int(j.param("depth"))) for j in runs)
+    repeats = max(per_cell.values())
+    title = (
+        f"Validation error per epoch (mean over {repeats} runs per line)"
+        if repeats > 1
+        else "Validation error per epoch (one run per line)"
+    )
     if any_failed:
         title += "; failed runs up to their last epoch"
     fig.suptitle(title, fontsize=10)
