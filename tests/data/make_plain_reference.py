@@ -16,10 +16,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from conftest import TINY, compose  # noqa: E402
-
 from aelab.training import train  # noqa: E402
 from aelab.training.checkpoint import load_checkpoint  # noqa: E402
+from conftest import TINY, compose  # noqa: E402
 
 CASES = {
     "mlp_lecture_sigmoid": ["model.width=32", "activation=sigmoid", "trainer.epochs=2", "loss=bce"],
