@@ -49,7 +49,7 @@ def plain_loop(cfg, device: torch.device, images: torch.Tensor) -> float:
     """B: samples/s of a plain loop, the reference for framework overhead."""
     config = to_config(cfg)
     torch.manual_seed(config.seed)
-    model = build_model(config.model).to(device)
+    model = build_model(config.model, ae=config.ae).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.optimizer.lr, weight_decay=config.optimizer.weight_decay)
     bce = config.loss.name == "bce"
     perm = epoch_permutation(len(images), torch.Generator().manual_seed(0)).to(device)

@@ -168,7 +168,8 @@ def test_a_sweep_in_tensorboard_is_named_ordered_and_grouped(logged_sweep):
     assert all(e == experiments[0] for e in experiments)  # TensorBoard takes any one of them
     # TensorBoard's own order: differing columns first, then by name
     infos = sorted(experiments[0].hparam_infos, key=lambda h: (not h.differs, h.name))
-    assert [(h.name, h.differs) for h in infos[:3]] == [("activation", True), ("depth", True), ("batch_size", False)]
+    assert [(h.name, h.differs) for h in infos[:3]] == [("activation", True), ("depth", True), ("ae", False)]
+    assert not {"ae_noise", "ae_beta", "ae_weight"} & {h.name for h in infos}  # kinds the sweep does not train
     assert [v.string_value for v in infos[0].domain_discrete.values] == ["relu", "sigmoid"]
     assert infos[1].type == api_pb2.DATA_TYPE_FLOAT64 and [v.number_value for v in infos[1].domain_discrete.values] == [
         1,

@@ -21,11 +21,17 @@ from torch import Tensor, nn
 
 from aelab.models.layers import WeightLayer
 
+PROBE_SEED = 4321  # the noise a kind draws on the probe batch (corruption, sampling): fixed
+
 
 def layer_grad_norms(model: nn.Module, x: Tensor, loss_fn: Callable[[Any, Tensor], Tensor]) -> dict[str, float]:
-    """``{layer name: ‖∂E/∂W‖}`` for every weight layer, first to last, on the batch ``x``."""
+    """``{layer name: ‖∂E/∂W‖}`` for every weight layer, first to last, on the batch ``x``. A kind
+    that draws noise in training (denoising, vae) draws it here from a fixed seed, inside a forked
+    RNG: the measure is comparable across epochs and the training's random numbers are untouched."""
     layers = model.layers()  # type: ignore[operator]
-    with torch.enable_grad():
+    devices = [x.device.index or 0] if x.device.type == "cuda" else []
+    with torch.enable_grad(), torch.random.fork_rng(devices=devices):
+        torch.manual_seed(PROBE_SEED)
         loss = loss_fn(model(x), x)
         grads = torch.autograd.grad(loss, [layer.weight for _, layer in layers])
     norms = torch.stack([g.float().norm() for g in grads]).tolist()

@@ -46,20 +46,36 @@ class ReconstructionMeter:
         }
 
 
+EVAL_SEED = 1234  # the noise of evaluation-time corruption and sampling: the same every epoch
+
+
 @torch.no_grad()
 def evaluate(model: Any, images: Tensor, batch_size: int = 1000) -> dict[str, float]:
     """``sq_err_per_image``, per-pixel ``mse`` and ``bce`` of ``model`` over ``images`` (eval mode,
-    no grad); the BCE is on the logits when the model's output is σ(logits)."""
+    no grad); the BCE is on the logits when the model's output is σ(logits). The model's
+    autoencoder kind adds its own metrics, per image (``corrupted_sq_err_per_image`` for
+    ``ae=denoising``, ``neg_elbo`` and ``kl`` for ``ae=vae``), drawing any noise from its own
+    seeded generator: evaluating never touches the training's random numbers."""
     was_training = model.training
     model.eval()
     meter = ReconstructionMeter()
     sigmoid = model.output_activation == "sigmoid"
+    kind = getattr(model, "kind", None)
+    generator = torch.Generator(device=images.device).manual_seed(EVAL_SEED)
+    extra: dict[str, Tensor] = {}
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size]
         out = model(x)
         meter.update(out.recon, x, out.logits if sigmoid else None)
+        if kind is not None:
+            for key, value in kind.eval_sums(model, x, out, generator).items():
+                extra[key] = extra[key] + value if key in extra else value
     model.train(was_training)
-    return meter.compute()
+    metrics = meter.compute()
+    if extra:  # one host sync for all of them
+        values = torch.stack([v.float() for v in extra.values()]).cpu().tolist()
+        metrics.update({k: v / meter.n_images for k, v in zip(extra, values)})
+    return metrics
 
 
 def sq_err_per_image(recon: Tensor, target: Tensor) -> float:

@@ -68,7 +68,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
     if not isinstance(saved.get("config"), dict) or not isinstance(state, dict):
         raise CorruptFileError(f"{run.path}: the checkpoint holds no config or weights")
     config = to_config(saved["config"])
-    model = build_model(config.model).to(device)
+    model = build_model(config.model, ae=config.ae).to(device)
     model.load_state_dict(state)
     values = saved["config"]
     record = (last or {}).get("record") or {}

@@ -22,6 +22,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from aelab.ae import KINDS, ae_config
 from aelab.config.schema import GROUPS, Config
 from aelab.config.sweep import job_dir_name
 from aelab.errors import ConfigError
@@ -68,11 +69,14 @@ VOLATILE = (
 
 def register_configs() -> None:
     """Register the schemas Hydra checks the YAML against: ``config_schema`` (conf/config.yaml's first
-    default) and ``schema/model/<family>`` per model family (each conf/model/<family>.yaml's)."""
+    default), ``schema/model/<family>`` per model family (each conf/model/<family>.yaml's) and
+    ``schema/ae/<kind>`` per autoencoder kind (each conf/ae/<kind>.yaml's)."""
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
     for name, fam in FAMILIES.items():
         store.store(group="schema/model", name=name, node=fam.config)
+    for name, kind in KINDS.items():
+        store.store(group="schema/ae", name=name, node=kind.config)
 
 
 def compose(overrides: list[str] | None = None, return_hydra_config: bool = False) -> DictConfig:
@@ -117,8 +121,15 @@ def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
     if not isinstance(model, dict):
         raise ConfigError("the config has no model group (model=mlp or model=conv)")
     model_cls = family(str(model.get("family"))).config
+    # a config from before the kinds existed has no ae group: it trained the plain autoencoder
+    ae = values.pop("ae", None) or {"name": "plain"}
+    if not isinstance(ae, dict):
+        raise ConfigError(f"ae must be a mapping, got {ae!r}")
+    ae_cls = type(ae_config({"name": ae.get("name", "plain")}))
     groups = {name: _build(cls, values.pop(name, {}) or {}, f"{name}.") for name, cls in GROUPS.items()}
-    return _build(Config, {**values, **groups, "model": _build(model_cls, model, "model.")}, "")
+    return _build(
+        Config, {**values, **groups, "model": _build(model_cls, model, "model."), "ae": _build(ae_cls, ae, "ae.")}, ""
+    )
 
 
 def override_key(override: str) -> str:
@@ -158,10 +169,20 @@ def _leaves(values: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+# Groups added after runs existed, at the value that trains as those runs did: left out of the
+# fingerprint, so a run from before them is still the same run (skip_done, resume).
+AS_BEFORE = {"ae.name": "plain", "pretrain.name": "none"}
+
+
 def _stable(values: dict[str, Any]) -> dict[str, Any]:
-    return {
+    leaves = {
         k: v for k, v in _leaves(values).items() if not any(k == vol or k.startswith(vol + ".") for vol in VOLATILE)
     }
+    for key, value in AS_BEFORE.items():
+        group = key.split(".")[0]
+        if leaves.get(key, value) == value:  # the whole group is then inert: drop it
+            leaves = {k: v for k, v in leaves.items() if not k.startswith(group + ".")}
+    return leaves
 
 
 def fingerprint(config: Config | dict[str, Any]) -> str:

@@ -143,6 +143,25 @@ class LoggingConfig:
         check_at_least("logging.n_projector", self.n_projector, 0)
 
 
+PRETRAINS = ("none", "layerwise")
+
+
+@dataclass
+class PretrainConfig:
+    """``pretrain=layerwise``: greedy layer-wise pretraining before the end-to-end training
+    (:mod:`aelab.training.pretrain`); ``pretrain=none``: start from the initial weights."""
+
+    name: str = "none"
+    epochs_per_layer: int = 2
+    lr: Optional[float] = None  # None: optimizer.lr
+
+    def check(self) -> None:
+        check_choice("pretrain", self.name, PRETRAINS)
+        check_at_least("pretrain.epochs_per_layer", self.epochs_per_layer, 1)
+        if self.lr is not None:
+            _check_range("pretrain.lr", self.lr, 0, strict_low=True)
+
+
 @dataclass
 class Config:
     activation: str = "relu"  # hidden-layer activation (model.activation follows it)
@@ -152,6 +171,8 @@ class Config:
     resume: Optional[str] = None  # a run directory to continue
     skip_done: bool = False  # a run dir holding the same completed run is skipped, not refused
     model: Any = MISSING  # a ModelConfig of the chosen family
+    ae: Any = MISSING  # an AEConfig of the chosen kind (aelab.ae): what the network is trained as
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -163,8 +184,21 @@ class Config:
         check_choice("device", self.device, DEVICES)
         check_at_least("seed", self.seed, 0)
         self.model.check()
-        for group in (self.data, self.optimizer, self.loss, self.trainer, self.logging):
+        self.ae.check()
+        for group in (self.data, self.optimizer, self.loss, self.trainer, self.logging, self.pretrain):
             group.check()
+        self.ae.check_with(self)
+        if self.pretrain.name == "layerwise":
+            if self.model.family != "mlp":
+                raise ConfigError(
+                    f"pretrain=layerwise needs model=mlp (its unrolled decoder is the transposed encoder), "
+                    f"not model={self.model.family}"
+                )
+            if self.ae.name not in ("plain", "denoising"):
+                raise ConfigError(
+                    f"pretrain=layerwise stacks plain or denoising autoencoders, not ae={self.ae.name}: "
+                    "use ae=plain or ae=denoising, or pretrain=none"
+                )
         if self.model.output_activation != "sigmoid" and self.loss.name == "bce":
             raise ConfigError("loss=bce needs model.output_activation=sigmoid (BCE is on the σ's logits); use loss=mse")
         if self.trainer.cuda_graphs and self.trainer.compile:
@@ -177,6 +211,7 @@ GROUPS: dict[str, type] = {
     "loss": LossConfig,
     "trainer": TrainerConfig,
     "logging": LoggingConfig,
+    "pretrain": PretrainConfig,
 }
 
 __all__ = [
@@ -192,5 +227,6 @@ __all__ = [
     "LossConfig",
     "ModelConfig",
     "OptimizerConfig",
+    "PretrainConfig",
     "TrainerConfig",
 ]

@@ -5,7 +5,8 @@ bit-identically whatever is logged. Per-step values — ``loss/train`` (the mean
 logging step), ``lr``, ``perf/samples_per_s`` and the gradient flow (``grad_norm/``,
 ``weight_norm/``, ``delta_norm/``, ``saturation/`` per layer, from one shared
 :class:`~aelab.gradflow.StepProbe`) — are gathered on the device and copied to the host once per
-logging step, then handed to every logger as plain numbers (:meth:`RunLogger.log_scalars`).
+logging step, then handed to every logger as plain numbers (:meth:`RunLogger.log_scalars`). A kind
+that adds terms to the loss gets them logged apart too: ``loss/recon``, ``loss/penalty``, ``loss/kl``.
 
 Logging steps: the first step, every ``logging.every_n_steps`` steps, and the last step of every
 epoch, so even a two-epoch run of a few steps draws every chart.
@@ -33,6 +34,10 @@ class RunLogger:
     def on_train_start(self, model: Autoencoder, data: Splits, config: dict[str, Any], record: dict[str, Any]) -> None:
         """Before the first step: the run's config and its record so far (``grad_norms_init``, and
         on a resume the history)."""
+
+    def on_loss_terms(self, terms: dict[str, Tensor]) -> None:
+        """Before ``on_step``, when the kind adds terms to the loss: the step's parts (``recon``,
+        ``penalty``, ``kl``; device tensors, no sync)."""
 
     def on_step(self, step: int, loss: Tensor, model: Autoencoder, lr: float | Tensor) -> None:
         """Called after every optimizer step with the step's loss (a device tensor: no sync)."""
@@ -66,6 +71,7 @@ class Loggers(RunLogger):
         self.layers: list[tuple[str, Any]] = []
         self.probe: StepProbe | None = None
         self._loss_sum: Tensor | None = None
+        self._term_sums: dict[str, Tensor] = {}
         self._loss_n = 0
         self._samples = 0
         self._tick = time.perf_counter()
@@ -92,6 +98,12 @@ class Loggers(RunLogger):
             lg.on_train_start(model, data, config, record)
         self._tick = time.perf_counter()
 
+    def on_loss_terms(self, terms: dict[str, Tensor]) -> None:
+        for key, value in terms.items():
+            self._term_sums[key] = self._term_sums[key] + value.float() if key in self._term_sums else value.float()
+        for lg in self.loggers:
+            lg.on_loss_terms(terms)
+
     def on_step(self, step: int, loss: Tensor, model: Autoencoder, lr: float | Tensor) -> None:
         # `step` counts the steps done, from 1; no host sync here except on logging steps.
         self.step = step
@@ -113,6 +125,8 @@ class Loggers(RunLogger):
         values: dict[str, Tensor] = {}
         if self.scalars and self._loss_sum is not None:
             values["loss/train"] = self._loss_sum / max(self._loss_n, 1)
+            for key, total in self._term_sums.items():  # loss/recon, loss/penalty, loss/kl
+                values[f"loss/{key}"] = total / max(self._loss_n, 1)
             if isinstance(lr, Tensor):  # a capturable optimizer keeps lr on the device
                 values["lr"] = lr
         if self.grad_flow:
@@ -138,6 +152,7 @@ class Loggers(RunLogger):
             lg.log_scalars(step, numbers, model)
         if self._loss_sum is not None:
             self._loss_sum.zero_()
+        self._term_sums = {}
         self._loss_n, self._samples, self._tick = 0, 0, now
 
     def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Autoencoder, data: Splits) -> None:

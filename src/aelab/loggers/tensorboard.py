@@ -27,6 +27,12 @@ measured once for every logger by :class:`aelab.loggers.base.Loggers` and writte
 ``images``
     ``images/reconstructions`` (a fixed set of ``n_images`` test digits above their
     reconstructions) per epoch, ``images/interpolation`` at the end.
+the autoencoder kind (``ae``)
+    ``loss/recon``, ``loss/penalty``, ``loss/kl`` (the loss's parts, per logging step and as
+    ``…_epoch``), the kind's evaluation metrics as ``metric/val_*`` / ``metric/test_*``, and per epoch
+    what :meth:`aelab.ae.Kind.measure` shows: denoising: clean / corrupted / reconstructed images;
+    sparse: mean activation per code unit (histogram); contractive: the penalty and ‖∂code/∂x‖_F;
+    vae: KL per latent dimension (histogram), active units, samples decoded from the prior.
 ``hparams``
     the run's hyperparameters and final metrics, written into this run's own log dir.
 ``projector``
@@ -54,6 +60,7 @@ from aelab.data import Splits
 from aelab.gradflow import first_last_ratio
 from aelab.images import reconstruction_grid
 from aelab.loggers.base import RunLogger
+from aelab.metrics import EVAL_SEED
 from aelab.models import Autoencoder
 
 N_PIXELS = 28 * 28
@@ -88,11 +95,27 @@ HPARAMS: dict[str, tuple[str, type]] = {
     "epochs": ("trainer.epochs", int),
     "precision": ("trainer.precision", str),
     "dataset": ("data.name", str),
+    "ae": ("ae.name", str),  # the autoencoder kind, and its keys (blank for the other kinds)
+    "ae_noise": ("ae.noise", str),
+    "ae_noise_level": ("ae.noise_level", float),
+    "ae_penalty": ("ae.penalty", str),
+    "ae_target": ("ae.target", float),
+    "ae_weight": ("ae.weight", float),
+    "ae_beta": ("ae.beta", float),
+    "pretrain": ("pretrain.name", str),
     "data_limit": ("data.limit", str),  # "all" or the number of training images
     "shift_augment": ("data.shift_augment", int),
     "seed": ("seed", int),
 }
 FAMILY_ONLY = {"width": "mlp", "hidden": "mlp", "channels": "conv", "kernel_size": "conv", "fc_hidden": "conv"}
+KIND_ONLY = {
+    "ae_noise": ("denoising",),
+    "ae_noise_level": ("denoising",),
+    "ae_penalty": ("sparse",),
+    "ae_target": ("sparse",),
+    "ae_weight": ("sparse", "contractive"),
+    "ae_beta": ("vae",),
+}
 # a swept key as the HPARAMS column that shows it (the config groups by their chosen name)
 COLUMN_OF = {
     **{path: column for column, (path, _) in HPARAMS.items()},
@@ -102,6 +125,8 @@ COLUMN_OF = {
     "optimizer": "optimizer",
     "loss": "loss",
     "data": "dataset",
+    "ae": "ae",
+    "pretrain": "pretrain",
 }
 HPARAM_METRICS = (
     "hparam/val_sq_err_per_image",  # the best validation value (the checkpoint that is tested)
@@ -145,13 +170,18 @@ def experiment_summary(config: dict[str, Any], axes: dict[str, list[str]] | None
 
     axes = axes or {}
     families = set(axes.get("model") or [config["model"]["family"]])
+    kinds_run = set(axes.get("ae") or [(config.get("ae") or {}).get("name", "plain")])
     kinds = {
         "int": api_pb2.DATA_TYPE_FLOAT64,
         "float": api_pb2.DATA_TYPE_FLOAT64,
         "str": api_pb2.DATA_TYPE_STRING,
         "bool": api_pb2.DATA_TYPE_BOOL,
     }
-    columns = {c: kind for c, (_, kind) in HPARAMS.items() if FAMILY_ONLY.get(c) in (None, *families)}
+    columns = {
+        c: kind
+        for c, (_, kind) in HPARAMS.items()
+        if FAMILY_ONLY.get(c) in (None, *families) and (c not in KIND_ONLY or kinds_run & set(KIND_ONLY[c]))
+    }
     swept = {COLUMN_OF.get(key, key): values for key, values in axes.items()}
     columns.update({c: str for c in swept if c not in columns})
     infos = []
@@ -279,8 +309,12 @@ class TensorBoardLogger(RunLogger):
         if self.on["scalars"]:
             w.add_scalar("loss/train_epoch", record["train_loss"], step)
             w.add_scalar("loss/val", self._val_loss(val), step)
-            for key in ("sq_err_per_image", "mse", "bce"):
-                w.add_scalar(f"metric/val_{key}", val[key], step)
+            for key, value in val.items():  # sq_err_per_image, mse, bce, and the kind's own
+                w.add_scalar(f"metric/val_{key}", value, step)
+            for key, value in (record.get("train_terms") or {}).items():
+                w.add_scalar(f"loss/{key}_epoch", value, step)
+            for tag, value in (record.get("ae") or {}).items():  # e.g. vae/active_units
+                w.add_scalar(tag, value, step)
         if self.on["grad_flow"] and record.get("grad_norms"):
             for name, norm in record["grad_norms"].items():
                 w.add_scalar(f"grad_norm_probe/{name}", norm, step)
@@ -296,6 +330,7 @@ class TensorBoardLogger(RunLogger):
                 self._histograms(model, data, step)
             if self._fixed is not None:
                 w.add_image("images/reconstructions", reconstruction_grid(model, self._fixed), step)
+            self._kind_figures(model, data, step)
         finally:
             model.train(was_training)
         w.flush()
@@ -303,8 +338,8 @@ class TensorBoardLogger(RunLogger):
     def on_train_end(self, metrics: dict[str, Any], model: Autoencoder, data: Splits) -> None:
         step, w, test = self.step, self.writer, metrics["test"]
         if self.on["scalars"]:
-            for key in ("sq_err_per_image", "mse", "bce"):
-                w.add_scalar(f"metric/test_{key}", test[key], step)
+            for key, value in test.items():
+                w.add_scalar(f"metric/test_{key}", value, step)
         if self.on["hparams"]:
             if metrics.get("val"):
                 w.add_scalar("hparam/val_sq_err_per_image", metrics["val"]["sq_err_per_image"], step)
@@ -340,6 +375,19 @@ class TensorBoardLogger(RunLogger):
         self.writer.close()
 
     # --- per epoch / end -------------------------------------------------------------------------
+    def _kind_figures(self, model: Autoencoder, data: Splits, step: int) -> None:
+        """The kind's histograms and images (:meth:`aelab.ae.Kind.measure`), from a fixed seed."""
+        want_images, want_hists = self.on["images"], self.on["histograms"]
+        if model.kind is None or not (want_images or want_hists):
+            return
+        x = data.val_x[:ACTIVATION_BATCH]
+        model.eval()
+        stats = model.kind.measure(model, x, torch.Generator(device=x.device).manual_seed(EVAL_SEED))
+        for tag, values in stats.histograms.items() if want_hists else ():
+            self.writer.add_histogram(tag, values.float(), step)
+        for tag, image in stats.images.items() if want_images else ():
+            self.writer.add_image(tag, image, step)
+
     def _val_loss(self, val: dict[str, float]) -> float:
         """The validation value of the training loss (per image, summed over pixels)."""
         return 0.5 * val["sq_err_per_image"] if self.loss_name == "mse" else val["bce"] * N_PIXELS
@@ -415,6 +463,11 @@ class TensorBoardLogger(RunLogger):
             layout["loss"] = {
                 "train vs val loss": ["Multiline", [r"^loss/train$", r"^loss/val$", r"^loss/train_epoch$"]],
                 "validation metrics": ["Multiline", [r"^metric/val_sq_err_per_image$"]],
+                # the kind's terms (sparse, contractive: penalty; vae: kl) beside the reconstruction
+                "loss parts: reconstruction and the kind's terms": [
+                    "Multiline",
+                    [r"^loss/recon(_epoch)?$", r"^loss/penalty(_epoch)?$", r"^loss/kl(_epoch)?$"],
+                ],
             }
         return layout
 

@@ -58,14 +58,24 @@ def family(name: str) -> Family:
     return FAMILIES[name]
 
 
-def build_model(config: ModelConfig | dict[str, Any] | str, **kwargs: Any) -> Autoencoder:
+def build_model(config: ModelConfig | dict[str, Any] | str, ae: Any = None, **kwargs: Any) -> Autoencoder:
     """A freshly initialised model: from a ``model`` config (dataclass or plain dict), or from a
-    family name and the model's arguments, ``build_model("mlp", depth=8, activation="sigmoid")``."""
+    family name and the model's arguments, ``build_model("mlp", depth=8, activation="sigmoid")``.
+
+    ``ae``: the autoencoder kind it is trained as (an ``ae`` config, a dict such as
+    ``{"name": "vae", "beta": 1.0}``, or None for plain); see :mod:`aelab.ae`."""
+    from aelab.ae import make_kind  # the kinds build on this package
+
     if isinstance(config, str):
-        return family(config).model(**kwargs)
-    if isinstance(config, dict):
-        config = family(config["family"]).config(**config)
-    return family(config.family).model.from_config(config)
+        model = family(config).model(**kwargs)
+    else:
+        if isinstance(config, dict):
+            config = family(config["family"]).config(**config)
+        model = family(config.family).model.from_config(config)
+    kind = make_kind(ae)
+    kind.prepare(model)
+    model.kind = kind
+    return model
 
 
 def model_size(config: ModelConfig) -> Size:

@@ -79,13 +79,16 @@ class Size:
 @dataclass
 class AEOutput:
     """logits: pre-sigmoid reconstruction (for a stable BCE); recon = σ(logits), images in [0, 1],
-    shaped like the input; code: the bottleneck, (batch, code_dim); loss_terms: terms the model
-    adds to the reconstruction loss (e.g. a penalty on the code), each logged under its name."""
+    shaped like the input; code: the bottleneck, (batch, code_dim) (a VAE's μ); loss_terms: terms
+    the autoencoder kind adds to the reconstruction loss (``penalty``, ``kl``), each logged as
+    ``loss/<name>``; mu, logvar: a VAE's posterior q(z|x) = N(μ, diag σ²)."""
 
     logits: Tensor
     recon: Tensor
     code: Tensor
     loss_terms: dict[str, Tensor] = field(default_factory=dict)
+    mu: Tensor | None = None
+    logvar: Tensor | None = None
 
 
 class Autoencoder(nn.Module):
@@ -93,11 +96,18 @@ class Autoencoder(nn.Module):
 
     Subclasses fill ``self.encoder`` and ``self.decoder`` (``nn.Sequential``) with weight layers
     that each carry their activation as ``.act``, and implement ``from_config`` and ``size``.
+
+    What the network is trained *as* — plain, denoising, sparse, contractive, variational — is its
+    ``kind`` (:mod:`aelab.ae`, attached by :func:`aelab.models.build_model`): ``forward`` is the
+    kind's. Without one it is the plain autoencoder. ``code_heads`` is 2 when the encoder's last
+    layer gives (μ, log σ²) side by side (``ae=vae``); :meth:`encode` then returns μ.
     """
 
     family: ClassVar[str] = "autoencoder"
     encoder: nn.Sequential
     decoder: nn.Sequential
+    kind: Any = None
+    code_heads: int = 1
 
     def __init__(self, config: ModelConfig) -> None:
         """``config`` is checked (:meth:`ModelConfig.check`: a ConfigError, which is a ValueError,
@@ -125,7 +135,21 @@ class Autoencoder(nn.Module):
             init_layer(layer, self.init_scheme)
 
     def encode(self, x: Tensor) -> Tensor:
-        return self.encoder(x)
+        """The code of ``x`` (a VAE's μ)."""
+        h = self.encoder(x)
+        return h.chunk(2, dim=1)[0] if self.code_heads == 2 else h
+
+    def encode_layers(self, x: Tensor) -> tuple[Tensor, list[tuple[WeightLayer, tuple[int, ...], Tensor]]]:
+        """The encoder's output and, for each of its weight layers, (layer, input shape, output a):
+        what a penalty on the layers' Jacobians needs (``ae=contractive``)."""
+        seen: list[tuple[WeightLayer, tuple[int, ...], Tensor]] = []
+        h = x
+        for module in self.encoder:
+            shape = tuple(h.shape)
+            h = module(h)
+            if isinstance(module, WEIGHT_LAYERS):
+                seen.append((module, shape, h))
+        return h, seen
 
     def decode_logits(self, code: Tensor) -> Tensor:
         return self.decoder(code)
@@ -135,11 +159,18 @@ class Autoencoder(nn.Module):
         return self.output(self.decode_logits(code))
 
     def forward(self, x: Tensor) -> AEOutput:
+        return self.kind.forward(self, x) if self.kind is not None else self.reconstruct(x)
+
+    def reconstruct(self, x: Tensor) -> AEOutput:
+        """The plain autoencoder's pass: code = encode(x), logits = decode_logits(code)."""
         code = self.encode(x)
+        return self.from_code(code)
+
+    def from_code(self, code: Tensor, **extra: Any) -> AEOutput:
         logits = self.decode_logits(code)
         # The output nonlinearity sits outside the last layer so a BCE loss can take logits;
         # its derivative σ(1 − σ) is the lecture's φ' for the output layer.
-        return AEOutput(logits=logits, recon=self.output(logits), code=code)
+        return AEOutput(logits=logits, recon=self.output(logits), code=code, **extra)
 
     def layers(self) -> list[tuple[str, WeightLayer]]:
         """Weight layers first to last, named ``01_enc``, …, ``NN_code``, …, ``LL_out``: the
@@ -158,8 +189,9 @@ class Autoencoder(nn.Module):
     def summary(self) -> str:
         """One line: family, impl, activation, layer sizes, parameter count."""
         n_params = sum(p.numel() for p in self.parameters())
+        kind = f" ae={self.kind.name}" if self.kind is not None and self.kind.name != "plain" else ""
         return (
-            f"{self.family} impl={self.impl} activation={self.activation} "
+            f"{self.family}{kind} impl={self.impl} activation={self.activation} "
             f"layers={'-'.join(self.layer_sizes())} params={n_params:,}"
         )
 

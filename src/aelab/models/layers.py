@@ -59,6 +59,7 @@ class TorchConv2d(nn.Conv2d):
 
 # Every weight layer of an aelab model: a native nn.Linear / nn.Conv2d with its activation in `.act`.
 WeightLayer = LectureLinear | TorchLinear | LectureConv2d | TorchConv2d
+WEIGHT_LAYER_TYPES = (LectureLinear, TorchLinear, LectureConv2d, TorchConv2d)  # for isinstance
 
 
 def check_impl(impl: str) -> str:

@@ -36,12 +36,13 @@ from aelab.files import open_log, read_json, recorded_hashes, sha256, sha256_fil
 from aelab.gradflow import layer_grad_norms
 from aelab.hardware import describe, resolve_device
 from aelab.loggers import RunLogger, make_logger
-from aelab.metrics import evaluate
+from aelab.metrics import EVAL_SEED, evaluate
 from aelab.models import build_model
 from aelab.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, serialize, set_rng_state
 from aelab.training.interrupt import StopFlag
 from aelab.training.losses import build_loss
 from aelab.training.optim import build_optimizer, build_scheduler, scaled_lr
+from aelab.training.pretrain import pretrain_layerwise, stages
 from aelab.training.rundir import Plan, RunDir, plan
 from aelab.training.step import make_step
 
@@ -365,7 +366,7 @@ class _Fit:
 
         # --- setup: the model before the data, so the run is committed (resumable) at once ---
         torch.manual_seed(config.seed)
-        model = build_model(config.model).to(device)
+        model = build_model(config.model, ae=config.ae).to(device)
         loss_fn = build_loss(config.loss.name, config.model.impl)
         n_train, batch_size = split_sizes(n_images, data_cfg.limit)[0], trainer.batch_size
         optimizer = build_optimizer(
@@ -381,6 +382,7 @@ class _Fit:
         shifts: torch.Tensor | None = None
         best_model: dict[str, torch.Tensor] | None = None
         loss_sum, n_batches = torch.zeros((), device=device), 0
+        term_sums: dict[str, torch.Tensor] = {}  # the loss's parts this epoch (a kind with terms)
         if self.checkpoint is not None:
             ckpt = load_checkpoint(run.last, map_location=device)  # the same verified file, on the device
             model.load_state_dict(ckpt["model"])
@@ -392,6 +394,7 @@ class _Fit:
             epoch, step_in_epoch, global_step = ckpt["epoch"], ckpt["step_in_epoch"], ckpt["global_step"]
             best_val, perm, shifts, best_model = ckpt["best_val"], ckpt["perm"], ckpt["shifts"], ckpt["best_model"]
             loss_sum, n_batches = ckpt["loss_sum"].to(device), ckpt["n_batches"]
+            term_sums = {k: v.to(device) for k, v in (ckpt.get("term_sums") or {}).items()}
             log.info("at epoch %d, step %d (global step %d)", epoch + 1, step_in_epoch, global_step)
 
         def state() -> dict[str, Any]:
@@ -410,6 +413,7 @@ class _Fit:
                 "shifts": shifts,
                 "best_model": best_model,
                 "loss_sum": loss_sum.detach().cpu(),
+                "term_sums": {k: v.detach().cpu() for k, v in term_sums.items()},
                 "n_batches": n_batches,
                 "config": self.values,
             }
@@ -449,7 +453,13 @@ class _Fit:
         if len(data.train_x) != n_train:
             raise RuntimeError(f"the training set has {len(data.train_x)} images, expected {n_train}")
         probe = data.val_x[:PROBE_BATCH]
-        if record.get("grad_norms_init") is None:  # on the initial weights (step 0 of a resume too)
+        progress = trainer.progress if trainer.progress is not None else sys.stderr.isatty()
+        stop = self.stop
+        assert stop is not None
+        if config.pretrain.name == "layerwise" and not (record.get("pretrain") or {}).get("done"):
+            self._pretrain(model, data.train_x, progress)
+        # on the initial weights, or the pretrained ones: the start of the end-to-end training
+        if record.get("grad_norms_init") is None:
             record["grad_norms_init"] = layer_grad_norms(model, probe, loss_fn)
 
         # built after a resume has loaded its state: a CUDA graph captures the tensors as they are
@@ -474,11 +484,9 @@ class _Fit:
                 config.optimizer.base_batch_size,
             )
         logger.on_train_start(model, data, self.values, record)
-        progress = trainer.progress if trainer.progress is not None else sys.stderr.isatty()
         bad_step = torch.full((), -1, dtype=torch.long, device=device)  # first non-finite step, no sync
         trained, train_time = 0, 0.0
-        stop = self.stop
-        assert stop is not None
+        measure_gen = torch.Generator(device=device)  # the kind's dashboards: the same noise each epoch
 
         # --- epochs ------------------------------------------------------------------------------
         while epoch < trainer.epochs:
@@ -517,6 +525,10 @@ class _Fit:
                     scheduler.step()
                 loss_sum += loss
                 n_batches += 1
+                if len(loss_fn.terms) > 1:  # recon plus the kind's penalty / KL: kept apart for the logs
+                    for key, value in loss_fn.terms.items():
+                        term_sums[key] = term_sums[key] + value if key in term_sums else value.clone()
+                    logger.on_loss_terms(loss_fn.terms)
                 bad_step.masked_fill_((bad_step < 0) & ~torch.isfinite(loss), global_step)
                 global_step += 1
                 step_in_epoch += 1
@@ -536,16 +548,21 @@ class _Fit:
 
             # --- end of epoch: validate, measure gradient flow, commit ---------------------------
             val = evaluate(model, data.val_x, trainer.eval_batch_size)
-            history = {
+            history: dict[str, Any] = {
                 "epoch": epoch + 1,
                 "train_loss": (loss_sum / max(n_batches, 1)).item(),
                 "val": val,
                 "lr": float(optimizer.param_groups[0]["lr"]),
                 "grad_norms": layer_grad_norms(model, probe, loss_fn),
             }
+            if term_sums:
+                history["train_terms"] = {k: (v / max(n_batches, 1)).item() for k, v in term_sums.items()}
+            stats = model.kind.measure(model, probe, measure_gen.manual_seed(EVAL_SEED))
+            if stats.scalars:
+                history["ae"] = stats.scalars
             record["history"].append(history)
             epoch, step_in_epoch, perm, shifts = epoch + 1, 0, None, None
-            loss_sum, n_batches = torch.zeros((), device=device), 0
+            loss_sum, n_batches, term_sums = torch.zeros((), device=device), 0, {}
             improved = val["sq_err_per_image"] < best_val
             if improved:
                 best_val = val["sq_err_per_image"]
@@ -561,13 +578,15 @@ class _Fit:
             self.commit(best=best_checkpoint() if improved else None)
             logger.on_epoch_end(epoch, history, model, data)
             log.info(
-                "epoch %d/%d  train_loss %.4f  val sq_err_per_image %.3f  mse %.5f  bce %.5f",
+                "epoch %d/%d  train_loss %.4f%s  val sq_err_per_image %.3f  mse %.5f  bce %.5f%s",
                 epoch,
                 trainer.epochs,
                 history["train_loss"],
+                "".join(f" ({k} {v:.4f})" for k, v in history.get("train_terms", {}).items()),
                 val["sq_err_per_image"],
                 val["mse"],
                 val["bce"],
+                "".join(f"  {k} {v:.3f}" for k, v in val.items() if k not in ("sq_err_per_image", "mse", "bce")),
             )
             if getattr(logger, "stop_training", False):
                 break
@@ -579,6 +598,33 @@ class _Fit:
         record["test"] = evaluate(model, data.test_x, trainer.eval_batch_size)
         logger.on_train_end(self.metrics(), model, data)
         self.commit("completed")
+
+    def _pretrain(self, model: torch.nn.Module, images: torch.Tensor, progress: bool) -> None:
+        """Layer-wise pretraining (:mod:`aelab.training.pretrain`), committed after each stage; an
+        interruption leaves the stage it was in uncommitted, so a resume runs it again from its start."""
+        record, stop = self.record, self.stop
+        assert stop is not None
+        n_stages = len(stages(model))  # type: ignore[arg-type]
+
+        def commit(done: list[dict[str, Any]]) -> None:
+            record["pretrain"] = {"stages": done, "done": len(done) == n_stages}
+            self.commit()
+
+        def check_stop(where: str) -> None:
+            if stop.requested:
+                raise Interrupted(f"{stop.requested} while {where}; resume with resume={self.run.path}")
+
+        log.info("layer-wise pretraining: %d layers, %d epochs each", n_stages, self.config.pretrain.epochs_per_layer)
+        pretrain_layerwise(
+            model,  # type: ignore[arg-type]
+            images,
+            self.config,
+            done=(record.get("pretrain") or {}).get("stages", []),
+            commit=commit,
+            check_stop=check_stop,
+            progress=progress,
+            log=log.info,
+        )
 
 
 def _raise_if_nonfinite(bad_step: torch.Tensor) -> None:

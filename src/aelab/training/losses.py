@@ -4,8 +4,9 @@
   ``(x̂ − x)/n`` is the hand-written one (:func:`aelab.backprop.half_mse`).
 * ``bce``: ``−1/n Σ_k Σ_p [x log x̂ + (1 − x) log(1 − x̂)]`` computed from the logits, stably.
 
-A model may add terms of its own (``AEOutput.loss_terms``, e.g. a penalty on its code): the
-training loss is the reconstruction loss plus their sum.
+The autoencoder kind may add terms of its own (``AEOutput.loss_terms``: a sparsity or contraction
+``penalty``, a VAE's ``kl``): the training loss is the reconstruction loss plus their sum, and
+:class:`Loss` keeps the last call's terms apart (``recon`` and the kind's), for the logs.
 """
 
 from __future__ import annotations
@@ -41,14 +42,22 @@ def reconstruction_loss(name: str, impl: str) -> LossFn:
     raise ValueError(f"unknown loss {name!r}; loss must be one of: mse, bce")
 
 
-def build_loss(name: str, impl: str) -> LossFn:
-    """The training loss: reconstruction ``name`` plus the model's own ``loss_terms``."""
-    recon = reconstruction_loss(name, impl)
+class Loss:
+    """``E = reconstruction + Σ loss_terms``; ``terms`` holds the last call's parts (detached device
+    tensors, no sync): ``recon`` and each of the kind's terms."""
 
-    def loss(out: AEOutput, x: Tensor) -> Tensor:
-        total = recon(out, x)
+    def __init__(self, name: str, impl: str) -> None:
+        self.recon = reconstruction_loss(name, impl)
+        self.terms: dict[str, Tensor] = {}
+
+    def __call__(self, out: AEOutput, x: Tensor) -> Tensor:
+        recon = total = self.recon(out, x)
         for term in out.loss_terms.values():
             total = total + term
+        self.terms = {"recon": recon.detach(), **{k: v.detach() for k, v in out.loss_terms.items()}}
         return total
 
-    return loss
+
+def build_loss(name: str, impl: str) -> Loss:
+    """The training loss: reconstruction ``name`` plus the kind's ``loss_terms``."""
+    return Loss(name, impl)

@@ -81,6 +81,7 @@ def cuda_graph_step(
             static_loss = loss_fn(model(static_x), static_x)
         static_loss.backward()
         optimizer.step()
+    static_terms = dict(getattr(loss_fn, "terms", {}))  # the loss's parts, rewritten by each replay
     # Undo the warm-up and capture updates: copy the saved values into the captured tensors.
     with torch.no_grad():
         for k, v in model.state_dict().items():
@@ -96,6 +97,8 @@ def cuda_graph_step(
             return eager_in_place(x)
         static_x.copy_(x)
         graph.replay()
+        if static_terms:
+            loss_fn.terms = static_terms  # type: ignore[attr-defined]
         return static_loss.detach().clone()
 
     return step

@@ -1,0 +1,102 @@
+"""``ae=contractive``: penalise how much the code moves when the input moves (Rifai et al. 2011).
+
+For one layer ``h = φ(Wx + b)`` the Jacobian is ``∂h_j/∂x_i = φ'(z_j) W_ji``, so its squared
+Frobenius norm is the lecture's φ' again:
+
+    ‖∂h/∂x‖²_F = Σ_j φ'(z_j)² Σ_i W_ji²
+
+φ'(z_j) is read off the layer's output a = φ(z) through the activation registry
+(``Activation.dphi_from_output``), exactly as the Function's backward reads it. ``Σ_i W_ji²`` is
+the layer itself applied to a unit input with weights W² — for a convolution, to an image of ones,
+which counts only the kernel taps that fall inside the image at the borders — so with
+``impl=lecture`` it too goes through the hand-written Function.
+
+Every weight layer of the encoder is penalised against its own input (the stacked contractive
+autoencoder's sum; for a one-layer encoder it is Rifai's ‖J_f(x)‖²_F):
+
+    Ω = 1/n Σ_k Σ_layers ‖∂x^(l)/∂x^(l−1)‖²_F (x_k)        E = reconstruction + weight · Ω
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from aelab.ae import register
+from aelab.ae.base import AEConfig, Kind, KindStats, check_number
+from aelab.backprop import LectureConv2d, LectureLinear, linear_act, unfolded_conv2d
+from aelab.models.base import AEOutput, Autoencoder
+from aelab.models.layers import WeightLayer
+
+JACOBIAN_IMAGES = 16  # validation images whose full encoder Jacobian the dashboard measures
+
+
+@dataclass
+class ContractiveConfig(AEConfig):
+    name: str = "contractive"
+    weight: float = 0.01  # the penalty's coefficient
+
+    def check(self) -> None:
+        check_number("ae.weight", self.weight, 0)
+
+
+def squared_fan_in(layer: WeightLayer, input_shape: tuple[int, ...]) -> Tensor:
+    """``Σ_i W_ji²`` for every output unit j of ``layer`` (dense: (out,); conv: (C_out, H', W'))."""
+    w2 = layer.weight.pow(2)
+    if isinstance(layer, nn.Conv2d):
+        ones = layer.weight.new_ones((1, *input_shape[1:]))
+        stride, padding = layer.stride[0], int(layer.padding[0])
+        if isinstance(layer, LectureConv2d):
+            return unfolded_conv2d(ones, w2, None, stride, padding, "identity")[0]
+        return F.conv2d(ones, w2, None, stride, padding)[0]
+    ones = layer.weight.new_ones((1, layer.weight.shape[1]))
+    if isinstance(layer, LectureLinear):
+        return linear_act(ones, w2, None, "identity")[0]
+    return F.linear(ones, w2)[0]
+
+
+def layer_contraction(layer: WeightLayer, input_shape: tuple[int, ...], a: Tensor) -> Tensor:
+    """``1/n Σ_k ‖∂a/∂x‖²_F`` of one layer, from its output ``a`` (n examples)."""
+    dphi = layer.act.dphi_from_output
+    fan_in = squared_fan_in(layer, input_shape)
+    if dphi is None:  # φ' ≡ 1: the Jacobian is W itself, the same for every example
+        return fan_in.sum()
+    return (dphi(a).pow(2) * fan_in).flatten(1).sum(1).mean()
+
+
+def contraction(layers: list[tuple[WeightLayer, tuple[int, ...], Tensor]]) -> Tensor:
+    """Ω: the sum of :func:`layer_contraction` over the encoder's weight layers."""
+    return torch.stack([layer_contraction(*entry) for entry in layers]).sum()
+
+
+@register("contractive", ContractiveConfig)
+class Contractive(Kind):
+    config: ContractiveConfig
+
+    def forward(self, model: Autoencoder, x: Tensor) -> AEOutput:
+        code, layers = model.encode_layers(x)
+        out = model.from_code(code)
+        out.loss_terms["penalty"] = self.config.weight * contraction(layers)
+        return out
+
+    @torch.no_grad()
+    def measure(self, model: Autoencoder, x: Tensor, generator: torch.Generator) -> KindStats:
+        x = x[:JACOBIAN_IMAGES]
+        _, layers = model.encode_layers(x)
+        with torch.enable_grad():
+            norm = encoder_jacobian_norm(model, x)
+        return KindStats(scalars={"contractive/penalty": float(contraction(layers)), "contractive/jacobian_norm": norm})
+
+
+def encoder_jacobian_norm(model: Autoencoder, x: Tensor) -> float:
+    """Mean over images of ‖∂code/∂x‖_F, the whole encoder's Jacobian (``torch.func.jacrev``)."""
+    from torch.func import jacrev, vmap
+
+    def code_of(image: Tensor) -> Tensor:
+        return model.encode(image.unsqueeze(0))[0]
+
+    jac = vmap(jacrev(code_of))(x.detach())  # (n, code_dim, *image shape)
+    return float(jac.flatten(1).norm(dim=1).mean())

@@ -1,0 +1,80 @@
+"""``ae=denoising``: corrupt the input, reconstruct the clean image (Vincent et al. 2008).
+
+    x̃ ~ q(x̃ | x)                  masking: each pixel set to 0 with probability ``noise_level``
+                                  gaussian: x̃ = x + ε, ε ~ N(0, noise_level²) per pixel
+    E = 1/(2n) Σ_k ‖f(x̃_k) − x_k‖²   (or BCE): the target is the clean x
+
+The network cannot copy its input, so it has to learn what digits look like. Evaluation reports
+the clean reconstruction error as for every kind, and ``corrupted_sq_err_per_image``: the error
+of reconstructing clean images from corrupted ones (a fixed seed, the same corruption each epoch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torchvision.utils import make_grid
+
+from aelab.ae import register
+from aelab.ae.base import AEConfig, Kind, KindStats, check_number
+from aelab.errors import ConfigError
+from aelab.models.base import AEOutput, Autoencoder
+
+NOISES = ("masking", "gaussian")
+
+
+@dataclass
+class DenoisingConfig(AEConfig):
+    name: str = "denoising"
+    noise: str = "masking"  # masking | gaussian
+    noise_level: float = 0.3  # masking: the fraction of pixels zeroed; gaussian: the noise's σ
+
+    def check(self) -> None:
+        if self.noise not in NOISES:
+            raise ConfigError(f"ae.noise={self.noise} is not valid; choose one of: {', '.join(NOISES)}")
+        if self.noise == "masking":
+            check_number("ae.noise_level", self.noise_level, 0, 1, open_=False)
+            if self.noise_level >= 1:
+                raise ConfigError(
+                    f"ae.noise_level={self.noise_level} is out of range: masking needs ae.noise_level < 1"
+                )
+        else:
+            check_number("ae.noise_level", self.noise_level, 0)
+
+
+def corrupt(x: Tensor, noise: str, level: float, generator: torch.Generator | None = None) -> Tensor:
+    """x̃: masking zeroes each pixel with probability ``level``; gaussian adds N(0, level²) noise."""
+    if noise == "masking":
+        keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) >= level
+        return x * keep
+    return x + level * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+@register("denoising", DenoisingConfig)
+class Denoising(Kind):
+    config: DenoisingConfig
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        return corrupt(x, self.config.noise, self.config.noise_level, generator)
+
+    def forward(self, model: Autoencoder, x: Tensor) -> AEOutput:
+        # Training sees corrupted inputs; evaluation (eval mode) the clean ones, as every kind.
+        return model.reconstruct(self.corrupt(x) if model.training else x)
+
+    @torch.no_grad()
+    def eval_sums(self, model: Autoencoder, x: Tensor, out: AEOutput, generator: torch.Generator) -> dict[str, Tensor]:
+        recon = model.reconstruct(self.corrupt(x, generator)).recon
+        return {"corrupted_sq_err_per_image": (recon.float() - x.float()).pow(2).sum()}
+
+    @torch.no_grad()
+    def measure(self, model: Autoencoder, x: Tensor, generator: torch.Generator) -> KindStats:
+        x = x[:8]
+        noisy = self.corrupt(x, generator)
+        recon = model.reconstruct(noisy).recon
+        # clean, corrupted, reconstructed from the corrupted: one column per image
+        rows = torch.cat([x, noisy.clamp(0, 1), recon]).float().cpu()
+        return KindStats(
+            images={"denoising/clean_corrupted_reconstructed": make_grid(rows, nrow=len(x), pad_value=1.0)}
+        )
