@@ -222,6 +222,73 @@ def test_joblib_grid_sweep_ends_with_the_report(grid_sweep):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 
+@pytest.mark.parametrize(
+    "swept, rows, col",
+    [
+        (["activation", "depth"], ("activation",), "depth"),
+        (["depth", "activation"], ("activation",), "depth"),
+        (["ae", "activation"], ("ae",), "activation"),
+        (["ae", "activation", "depth"], ("ae", "activation"), "depth"),
+        (["optimizer.lr"], ("optimizer.lr",), "depth"),
+        ([], ("activation",), "depth"),
+    ],
+)
+def test_the_report_lays_a_sweep_out_on_its_swept_keys(swept, rows, col):
+    from aelab.reports.sweep.collect import grid_of
+
+    grid = grid_of(swept)
+    assert (grid.row_keys, grid.col_key) == (rows, col)
+
+
+def test_a_sweep_over_autoencoder_kinds_is_reported_on_an_ae_axis(tmp_path, mnist_root):
+    """ae is a swept key like activation: job dirs, results.csv, the report's heatmap rows, its
+    gradient-flow table and TensorBoard's HPARAMS all name the kind (not its config dict)."""
+    from tensorboard.plugins.hparams import metadata
+
+    sweep_dir = tmp_path / "sweep"
+    run_sweep(
+        sweep_dir,
+        mnist_root,
+        "ae=plain,vae",
+        "activation=relu,sigmoid",
+        "loss=bce",
+        "logging=default",
+        "logging.histograms=false",
+        "logging.projector=false",
+        "hydra.callbacks.report.recon=false",
+    )
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name[0].isdigit()) == [
+        "00_activation=relu,ae=plain",  # Hydra's override_dirname sorts the keys
+        "01_activation=sigmoid,ae=plain",
+        "02_activation=relu,ae=vae",
+        "03_activation=sigmoid,ae=vae",
+    ]
+    rows = results(sweep_dir)
+    assert [(r["ae"], r["activation"]) for r in rows] == [
+        ("plain", "relu"),
+        ("plain", "sigmoid"),
+        ("vae", "relu"),
+        ("vae", "sigmoid"),
+    ]
+    md = (sweep_dir / "report.md").read_text()
+    for text in (
+        "## Test error: ae × activation",
+        "| ae | measured | activation=relu | activation=sigmoid |",
+        "| `vae` | after epoch 1 |",
+    ):
+        assert text in md, text
+    assert "{'name'" not in md
+    vae = _events(sweep_dir / "02_activation=relu,ae=vae" / "tb")
+    experiment = metadata.parse_experiment_plugin_data(vae.PluginTagToContent("hparams")[metadata.EXPERIMENT_TAG])
+    infos = {h.name: h for h in experiment.hparam_infos}
+    assert infos["ae"].differs and [v.string_value for v in infos["ae"].domain_discrete.values] == ["plain", "vae"]
+    assert "ae_beta" in infos and "ae_noise" not in infos and "ae_penalty" not in infos
+    tags = set(vae.Tags()["scalars"])
+    assert {"loss/recon", "loss/kl", "loss/kl_epoch", "metric/val_neg_elbo", "metric/test_neg_elbo"} <= tags
+    assert {"vae/active_units", "vae/kl"} <= tags
+    assert "vae/samples_from_prior" in vae.Tags()["images"]
+
+
 BLOW_UP = ("optimizer=sgd", "optimizer.beta=1.0", "logging.every_n_steps=1")  # with lr=1e30: NaN at step 1
 
 

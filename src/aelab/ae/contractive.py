@@ -99,4 +99,4 @@ def encoder_jacobian_norm(model: Autoencoder, x: Tensor) -> float:
         return model.encode(image.unsqueeze(0))[0]
 
     jac = vmap(jacrev(code_of))(x.detach())  # (n, code_dim, *image shape)
-    return float(jac.flatten(1).norm(dim=1).mean())
+    return float(jac.detach().flatten(1).norm(dim=1).mean())

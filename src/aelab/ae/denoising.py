@@ -34,11 +34,11 @@ class DenoisingConfig(AEConfig):
     def check(self) -> None:
         if self.noise not in NOISES:
             raise ConfigError(f"ae.noise={self.noise} is not valid; choose one of: {', '.join(NOISES)}")
-        if self.noise == "masking":
-            check_number("ae.noise_level", self.noise_level, 0, 1, open_=False)
+        if self.noise == "masking":  # the fraction of pixels zeroed: 1 would leave nothing to see
+            check_number("ae.noise_level", self.noise_level, 0)
             if self.noise_level >= 1:
                 raise ConfigError(
-                    f"ae.noise_level={self.noise_level} is out of range: masking needs ae.noise_level < 1"
+                    f"ae.noise_level={self.noise_level} is out of range: masking needs ae.noise_level >= 0 and < 1"
                 )
         else:
             check_number("ae.noise_level", self.noise_level, 0)

@@ -100,7 +100,10 @@ class Loggers(RunLogger):
 
     def on_loss_terms(self, terms: dict[str, Tensor]) -> None:
         for key, value in terms.items():
-            self._term_sums[key] = self._term_sums[key] + value.float() if key in self._term_sums else value.float()
+            # a copy: a CUDA graph's replay rewrites the step's tensors in place
+            self._term_sums[key] = (
+                self._term_sums[key] + value.float() if key in self._term_sums else value.detach().float().clone()
+            )
         for lg in self.loggers:
             lg.on_loss_terms(terms)
 

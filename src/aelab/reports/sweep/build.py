@@ -20,7 +20,7 @@ from aelab.config import override_key
 from aelab.files import write_text
 from aelab.reports.render import Bullets, Code, Image, Para, Section, Table, render_html, render_markdown
 from aelab.reports.sweep import plots
-from aelab.reports.sweep.collect import Job, Sweep, activation_depth_axes, collect_sweep, finite
+from aelab.reports.sweep.collect import Job, Sweep, collect_sweep, finite, grid_of
 from aelab.reports.sweep.gradflow import format_ratio, ratio_table
 from aelab.reports.sweep.recon import reconstruction_grids
 from aelab.reports.sweep.table import write_results_csv
@@ -63,7 +63,7 @@ def build_report(sweep_dir: str | Path, recon: bool = True) -> ReportResult:
     problems: list[str] = []
     for name, draw in FIGURES:
         try:
-            path = draw(sweep.jobs, out_dir / f"{name}.png")
+            path = draw(sweep.jobs, out_dir / f"{name}.png", grid_of(sweep.swept))
             if path is not None:
                 figures[name] = path
         except Exception as err:  # one broken figure must not cost the whole report
@@ -84,7 +84,7 @@ def build_report(sweep_dir: str | Path, recon: bool = True) -> ReportResult:
         best_section(sweep, best),
         results_section(sweep),
         figure_section(
-            "Test error: activation × depth",
+            f"Test error: {grid_of(sweep.swept).row_title} × {grid_of(sweep.swept).col_key}",
             figures.get("heatmap"),
             "test sq_err_per_image heatmap",
             "No completed run: nothing to plot.",
@@ -256,9 +256,10 @@ def gradflow_section(sweep: Sweep, figure: Path | None) -> Section:
         )
     ]
     started = [j for j in sweep.jobs if (j.metrics or {}).get("grad_norms_init")]
-    activations, depths = activation_depth_axes(started)
+    grid = grid_of(sweep.swept)
+    activations, depths = grid.axes(started)
     if started and activations and depths:
-        table = ratio_table(started, activations, depths)
+        table = ratio_table(started, activations, depths, grid)
         rows = [
             [f"`{a}`", label, *[format_ratio(table[when][(a, d)]) for d in depths]]
             for a in activations
@@ -266,16 +267,19 @@ def gradflow_section(sweep: Sweep, figure: Path | None) -> Section:
         ]
         blocks.append(
             Table(
-                ["activation", "measured", *[f"depth {d}" for d in depths]], rows, [False, False] + [True] * len(depths)
+                [grid.row_title, "measured", *[grid.col_label(d) for d in depths]],
+                rows,
+                [False, False] + [True] * len(depths),
             )
         )
-        deepest = max(depths)
+        deepest = depths[-1]
         at_init = {a: table["init"][(a, deepest)] for a in activations if table["init"][(a, deepest)] is not None}
         if len(at_init) > 1:
             lo, hi = min(at_init, key=at_init.get), max(at_init, key=at_init.get)  # type: ignore[arg-type]
+            where = f"At depth {deepest}" if grid.col_key == "depth" else f"With {grid.col_label(deepest)}"
             blocks.append(
                 Para(
-                    f"At depth {deepest}, at initialisation, the first layer gets the smallest share "
+                    f"{where}, at initialisation, the first layer gets the smallest share "
                     f"with `{lo}` ({format_ratio(at_init[lo])}) and the largest with `{hi}` "
                     f"({format_ratio(at_init[hi])})."
                 )

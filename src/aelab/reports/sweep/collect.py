@@ -52,12 +52,15 @@ class Job:
         return self.status == "completed"
 
     def param(self, key: str) -> Any:
-        """A config value by dotted key: from the run's config, else from its overrides (a string)."""
+        """A config value by dotted key: from the run's config, else from its overrides (a string).
+        A config group (``ae``, ``model``) is its chosen option: ``vae``, ``conv``."""
         node: Any = self.config
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
                 return override_dict(self.overrides).get(key)
             node = node[part]
+        if isinstance(node, dict):
+            return override_dict(self.overrides).get(key) or node.get("name") or node.get("family")
         return node
 
     def metric(self, split: str, name: str = "sq_err_per_image") -> float | None:
@@ -289,14 +292,68 @@ def as_int(value: Any) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class Grid:
+    """The two axes the report's heatmap, curves and gradient-flow table are laid out on.
+
+    Columns: ``depth`` when the sweep varies it (or varies one key only), else its last swept key.
+    Rows: every other swept key, together (``ae=vae, activation=relu``), or the one alone (``relu``).
+    An activation × depth sweep is rows ``activation``, columns ``depth``; ``ae=… activation=…``
+    is rows ``ae``, columns ``activation``."""
+
+    row_keys: tuple[str, ...] = ("activation",)
+    col_key: str = "depth"
+
+    def row(self, job: Job) -> str:
+        values = [str(job.param(k)) for k in self.row_keys]
+        return values[0] if len(values) == 1 else ", ".join(f"{k}={v}" for k, v in zip(self.row_keys, values))
+
+    def col(self, job: Job) -> Any:
+        value = job.param(self.col_key)
+        number = as_int(value)
+        return number if number is not None and str(number) == str(value) else (None if value is None else str(value))
+
+    def axes(self, jobs: list[Job]) -> tuple[list[str], list[Any]]:
+        """The row labels (in sweep order) and column values (ascending numbers, else sweep order)."""
+        rows = list(dict.fromkeys(self.row(j) for j in jobs if all(j.param(k) is not None for k in self.row_keys)))
+        cols = list(dict.fromkeys(c for c in (self.col(j) for j in jobs) if c is not None))
+        if all(isinstance(c, int) for c in cols):
+            cols = sorted(cols)
+        return rows, cols
+
+    @property
+    def row_title(self) -> str:
+        return " × ".join(self.row_keys)
+
+    @property
+    def col_title(self) -> str:
+        return "depth (layers per side)" if self.col_key == "depth" else self.col_key
+
+    def col_label(self, value: Any) -> str:
+        return f"depth {value}" if self.col_key == "depth" else f"{self.col_key}={value}"
+
+
+def grid_of(swept: list[str]) -> Grid:
+    """The report's :class:`Grid` for a sweep of the keys ``swept`` (command-line order)."""
+    if "depth" in swept or len(swept) < 2:
+        col = "depth"
+    else:
+        col = swept[-1]
+    rows = tuple(k for k in swept if k != col) or ("activation",)
+    return Grid(rows, col)
+
+
+ACTIVATION_DEPTH = Grid()
+
+
 def activation_depth_axes(jobs: list[Job]) -> tuple[list[str], list[int]]:
     """The activations (in sweep order) and depths (ascending) the jobs cover."""
-    activations = [str(a) for a in dict.fromkeys(j.param("activation") for j in jobs) if a is not None]
-    depths = sorted({d for d in (as_int(j.param("depth")) for j in jobs) if d is not None})
-    return activations, depths
+    return ACTIVATION_DEPTH.axes(jobs)
 
 
 __all__ = [
+    "ACTIVATION_DEPTH",
+    "Grid",
     "Job",
     "Sweep",
     "activation_depth_axes",
@@ -304,6 +361,7 @@ __all__ = [
     "collect_sweep",
     "expected_jobs",
     "finite",
+    "grid_of",
     "override_dict",
     "read_job",
 ]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from aelab.gradflow import first_last_ratio
-from aelab.reports.sweep.collect import Job, as_int
+from aelab.reports.sweep.collect import ACTIVATION_DEPTH, Grid, Job
 
 
 def norms_at(job: Job, when: str) -> dict[str, float] | None:
@@ -36,20 +37,21 @@ def geometric_mean(values: Iterable[float]) -> float | None:
 
 
 def ratio_table(
-    jobs: list[Job], activations: list[str], depths: list[int]
-) -> dict[str, dict[tuple[str, int], float | None]]:
-    """``{"init"|"epoch1": {(activation, depth): geometric mean of the ratio over seeds}}``."""
-    acc: dict[str, dict[tuple[str, int], list[float]]] = {"init": defaultdict(list), "epoch1": defaultdict(list)}
+    jobs: list[Job], rows: list[str], cols: list[Any], grid: Grid = ACTIVATION_DEPTH
+) -> dict[str, dict[tuple[str, Any], float | None]]:
+    """``{"init"|"epoch1": {(row, col): geometric mean of the ratio over seeds}}`` on ``grid``
+    (by default activation × depth)."""
+    acc: dict[str, dict[tuple[str, Any], list[float]]] = {"init": defaultdict(list), "epoch1": defaultdict(list)}
     for job in jobs:
-        depth = as_int(job.param("depth"))
-        if depth is None:
+        col = grid.col(job)
+        if col is None:
             continue
-        key = (str(job.param("activation")), depth)
+        key = (grid.row(job), col)
         for when, ratio in zip(("init", "epoch1"), job_ratios(job)):
             if ratio is not None:
                 acc[when][key].append(ratio)
     return {
-        when: {(a, d): geometric_mean(acc[when].get((a, d), [])) for a in activations for d in depths}
+        when: {(r, c): geometric_mean(acc[when].get((r, c), [])) for r in rows for c in cols}
         for when in ("init", "epoch1")
     }
 

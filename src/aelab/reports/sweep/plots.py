@@ -1,8 +1,10 @@
 """The sweep's figures (matplotlib, Agg): error heatmap, learning curves, gradient flow.
 
-Each function takes the sweep's jobs and a PNG path, draws what the completed (or, for gradient
-flow at initialisation, started) runs allow, and returns the path, or None when there is nothing to
-draw. Repeated seeds are averaged: mean ± std for errors, geometric mean for gradient norms.
+Each function takes the sweep's jobs, a PNG path and the sweep's :class:`Grid` (rows × columns:
+activation × depth for the lecture's sweep, ae × activation for ``ae=… activation=…``), draws
+what the completed (or, for gradient flow at initialisation, started) runs allow, and returns the
+path, or None when there is nothing to draw. Repeated seeds are averaged: mean ± std for errors,
+geometric mean for gradient norms.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aelab.files import write_atomic
-from aelab.reports.sweep.collect import Job, activation_depth_axes, as_int, finite
+from aelab.reports.sweep.collect import ACTIVATION_DEPTH, Grid, Job, finite
 from aelab.reports.sweep.gradflow import geometric_mean, norms_at
 
 DPI = 130
@@ -36,17 +38,17 @@ def _save(fig: Any, path: str | Path) -> Path:
     return path
 
 
-def heatmap(jobs: list[Job], path: str | Path, split: str = "test") -> Path | None:
-    """``split`` sq_err_per_image over activation (rows) × depth (columns), mean ± std over seeds."""
+def heatmap(jobs: list[Job], path: str | Path, grid: Grid = ACTIVATION_DEPTH, split: str = "test") -> Path | None:
+    """``split`` sq_err_per_image over the grid's rows × columns, mean ± std over seeds."""
     done = [j for j in jobs if j.completed and finite(j.metric(split))]
     if not done:
         return None
-    activations, depths = activation_depth_axes(done)
-    cells: dict[tuple[str, int], list[float]] = defaultdict(list)
+    activations, depths = grid.axes(done)
+    cells: dict[tuple[str, Any], list[float]] = defaultdict(list)
     for j in done:
-        depth, value = as_int(j.param("depth")), j.metric(split)
+        depth, value = grid.col(j), j.metric(split)
         if depth is not None and value is not None:
-            cells[(str(j.param("activation")), depth)].append(value)
+            cells[(grid.row(j), depth)].append(value)
     mean = [[statistics.fmean(cells[(a, d)]) if cells[(a, d)] else math.nan for d in depths] for a in activations]
     n_max = max(len(v) for v in cells.values())
 
@@ -75,20 +77,21 @@ def heatmap(jobs: list[Job], path: str | Path, split: str = "test") -> Path | No
             ax.text(k, i, text, ha="center", va="center", fontsize=9, color="white" if shade > 0.55 else "black")
     ax.set_xticks(range(len(depths)), [str(d) for d in depths])
     ax.set_yticks(range(len(activations)), activations)
-    ax.set_xlabel("depth (layers per side)")
-    ax.set_ylabel("activation")
+    ax.set_xlabel(grid.col_title)
+    ax.set_ylabel(grid.row_title)
     seeds = f"mean ± std over {n_max} runs per cell" if n_max > 1 else "one run per cell"
     ax.set_title(f"{split.capitalize()} squared error per image ({seeds})", fontsize=10)
     fig.colorbar(im, ax=ax, label="sq_err_per_image (lower is better)", fraction=0.05, pad=0.03)
     return _save(fig, path)
 
 
-def learning_curves(jobs: list[Job], path: str | Path) -> Path | None:
-    """Validation sq_err_per_image per epoch: one panel per activation, one line per depth."""
+def learning_curves(jobs: list[Job], path: str | Path, grid: Grid = ACTIVATION_DEPTH) -> Path | None:
+    """Validation sq_err_per_image per epoch: one panel per row of the grid (activation), one line
+    per column (depth)."""
     runs = [j for j in jobs if (j.metrics or {}).get("history")]
     if not runs:
         return None
-    activations, depths = activation_depth_axes(runs)
+    activations, depths = grid.axes(runs)
     plt = _pyplot()
     colors = plt.get_cmap("viridis")([0.9 * i / max(1, len(depths) - 1) for i in range(len(depths))])
     fig, axes = plt.subplots(
@@ -102,7 +105,7 @@ def learning_curves(jobs: list[Job], path: str | Path) -> Path | None:
         for color, d in zip(colors, depths):
             curves: dict[int, list[float]] = defaultdict(list)
             for j in runs:
-                if str(j.param("activation")) == a and as_int(j.param("depth")) == d:
+                if grid.row(j) == a and grid.col(j) == d:
                     any_failed |= not j.completed
                     for rec in j.metrics["history"]:  # type: ignore[index]
                         v = (rec.get("val") or {}).get("sq_err_per_image")
@@ -115,7 +118,7 @@ def learning_curves(jobs: list[Job], path: str | Path) -> Path | None:
                     [statistics.fmean(curves[e]) for e in epochs],
                     "o-",
                     color=color,
-                    label=f"depth {d}",
+                    label=grid.col_label(d),
                     markersize=4,
                 )
         ax.set_title(a, fontsize=10)
@@ -128,7 +131,7 @@ def learning_curves(jobs: list[Job], path: str | Path) -> Path | None:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].set_ylabel("val sq_err_per_image")
     axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    per_cell = Counter((str(j.param("activation")), as_int(j.param("depth"))) for j in runs)
+    per_cell = Counter((grid.row(j), grid.col(j)) for j in runs)
     repeats = max(per_cell.values())
     title = (
         f"Validation error per epoch (mean over {repeats} runs per line)"
@@ -142,16 +145,17 @@ def learning_curves(jobs: list[Job], path: str | Path) -> Path | None:
     return _save(fig, path)
 
 
-def gradient_flow(jobs: list[Job], path: str | Path) -> Path | None:
-    """‖∂E/∂W‖ per layer, first → last, at init and after epoch 1, one line per activation, at the
-    largest depth the runs reached (log y)."""
+def gradient_flow(jobs: list[Job], path: str | Path, grid: Grid = ACTIVATION_DEPTH) -> Path | None:
+    """‖∂E/∂W‖ per layer, first → last, at init and after epoch 1, one line per row of the grid
+    (activation), at the largest depth the runs reached (log y)."""
     runs = [j for j in jobs if norms_at(j, "init")]
     if not runs:
         return None
-    _, depths = activation_depth_axes(runs)
+    depths = sorted({d for d in (ACTIVATION_DEPTH.col(j) for j in runs) if isinstance(d, int)})
     depth = max(depths) if depths else None
-    runs = [j for j in runs if as_int(j.param("depth")) == depth]
-    activations, _ = activation_depth_axes(runs)
+    runs = [j for j in runs if ACTIVATION_DEPTH.col(j) == depth]
+    lines = Grid(tuple(k for k in (*grid.row_keys, grid.col_key) if k != "depth") or ("activation",), "depth")
+    activations, _ = lines.axes(runs)
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     colors = plt.get_cmap("tab10")
@@ -160,7 +164,7 @@ def gradient_flow(jobs: list[Job], path: str | Path) -> Path | None:
         for i, a in enumerate(activations):
             per_layer: dict[str, list[float]] = defaultdict(list)
             for j in runs:
-                norms = norms_at(j, when) if str(j.param("activation")) == a else None
+                norms = norms_at(j, when) if lines.row(j) == a else None
                 for name, v in (norms or {}).items():
                     per_layer[name].append(float(v))
             if not per_layer:
