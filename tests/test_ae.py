@@ -569,7 +569,9 @@ def test_layerwise_pretraining_refuses_conv_and_vae_before_writing_anything(tiny
 @pytest.mark.parametrize("case", sorted(REFERENCE["runs"]))
 def test_plain_kind_trains_bit_for_bit_as_before(mnist_root, tmp_path, case):
     run = REFERENCE["runs"][case]
-    cfg = compose([*REFERENCE["overrides"], f"data.root={mnist_root}", *run["extra"], "ae=plain"])
+    # the convolution as it was computed then: the dense Function on unfolded patches
+    kernel = ["model.conv_kernel=unfold"] if "model=conv" in run["extra"] else []
+    cfg = compose([*REFERENCE["overrides"], f"data.root={mnist_root}", *run["extra"], *kernel, "ae=plain"])
     metrics = train(cfg, run_dir=tmp_path / "run")
     assert metrics["status"] == "completed", metrics.get("error")
     state = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["model"]

@@ -8,18 +8,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aelab.backprop import ACTIVATIONS, unfolded_conv2d
-from aelab.backprop.verify import rel_err
+from aelab.backprop import ACTIVATIONS, conv_act, unfolded_conv2d
+from aelab.backprop.verify import rel_err, saved_bytes
 from aelab.models import AEOutput, ConvAutoencoder, MLPAutoencoder, build_model
 
 NAMES = list(ACTIVATIONS)
 SMALL = {"mlp": dict(width=24, code_dim=6), "conv": dict(channels=4, code_dim=6)}
 
 
-def _twin_error(family: str, activation: str, depth: int, dtype: torch.dtype) -> float:
+def _twin_error(family: str, activation: str, depth: int, dtype: torch.dtype, kernel: str = "primitive") -> float:
     torch.manual_seed(depth)
     kw = dict(SMALL[family], depth=depth, activation=activation)
-    lecture = build_model(family, impl="lecture", **kw).to(dtype)
+    lecture = build_model(family, impl="lecture", **kw, **({"conv_kernel": kernel} if family == "conv" else {}))
+    lecture = lecture.to(dtype)
     native = build_model(family, impl="torch", **kw).to(dtype)
     native.load_state_dict(lecture.state_dict())
     x = torch.rand(3, 1, 28, 28, dtype=dtype)
@@ -35,12 +36,13 @@ def _twin_error(family: str, activation: str, depth: int, dtype: torch.dtype) ->
     return max(errs)
 
 
-@pytest.mark.parametrize("family", ["mlp", "conv"])
+@pytest.mark.parametrize("family", ["mlp", "conv", "conv_unfold"])
 @pytest.mark.parametrize("activation", NAMES)
 @pytest.mark.parametrize("depth", [1, 2, 4, 8])
 def test_lecture_and_torch_twins_agree(family, activation, depth):
-    assert _twin_error(family, activation, depth, torch.float64) <= 1e-10
-    assert _twin_error(family, activation, depth, torch.float32) <= 1e-4
+    family, _, kernel = family.partition("_")
+    assert _twin_error(family, activation, depth, torch.float64, kernel or "primitive") <= 1e-10
+    assert _twin_error(family, activation, depth, torch.float32, kernel or "primitive") <= 1e-4
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 0), (3, 1, 0)])
@@ -59,6 +61,48 @@ def test_unfolded_conv_matches_conv2d_and_gradcheck(kernel, stride, padding, act
     assert rel_err(ours, ref) <= 1e-12
     assert max(rel_err(a, r) for a, r in zip(g_ours, g_ref)) <= 1e-12
     assert torch.autograd.gradcheck(lambda x, w, b: unfolded_conv2d(x, w, b, stride, padding, activation), (x, w, b))
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 0)])
+@pytest.mark.parametrize("activation", ["identity", "sigmoid", "relu", "elu"])
+def test_primitive_conv_is_the_unfolded_layer_and_passes_gradcheck(kernel, stride, padding, activation):
+    """conv_act (the lecture's backward, products by the convolution primitive) computes what the
+    dense Function on unfolded patches computes, value and gradients, to 1e-12 in float64."""
+    g = torch.Generator().manual_seed(kernel * 10 + stride)
+    x = torch.rand(2, 2, 7, 6, generator=g, dtype=torch.float64).sub(0.5).requires_grad_()
+    w = torch.randn(3, 2, kernel, kernel, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, generator=g, dtype=torch.float64, requires_grad=True)
+    ours = conv_act(x, w, b, stride, padding, activation)
+    ref = unfolded_conv2d(x, w, b, stride, padding, activation)
+    gy = torch.randn(ref.shape, generator=g, dtype=torch.float64)
+    g_ours = torch.autograd.grad(ours, (x, w, b), gy)
+    g_ref = torch.autograd.grad(ref, (x, w, b), gy)
+    assert rel_err(ours, ref) <= 1e-12
+    assert max(rel_err(a, r) for a, r in zip(g_ours, g_ref)) <= 1e-12
+    fn = lambda x, w, b: conv_act(x, w, b, stride, padding, activation)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x, w, b))
+    assert torch.autograd.gradgradcheck(fn, (x, w, b))
+
+
+@pytest.mark.parametrize("activation", NAMES)
+def test_primitive_conv_saves_no_more_than_native(activation):
+    """The layer saves x (for ∂E/∂W), W (for ∂E/∂x) and a (for φ'): what conv2d + φ saves."""
+    from aelab.models.layers import conv
+
+    torch.manual_seed(0)
+    ours = conv("lecture", 3, 8, 3, 2, 1, activation)
+    native = conv("torch", 3, 8, 3, 2, 1, activation)
+    native.load_state_dict(ours.state_dict())
+    for needs_x in (False, True):
+        x = torch.rand(4, 3, 14, 14, requires_grad=needs_x)
+        assert 0 < saved_bytes(lambda x=x: ours(x)) <= saved_bytes(lambda x=x: native(x))
+
+
+def test_conv_kernel_is_a_checked_model_key():
+    assert ConvAutoencoder(depth=1, channels=2).layers()[0][1].kernel == "primitive"
+    assert ConvAutoencoder(depth=1, channels=2, conv_kernel="unfold").layers()[0][1].kernel == "unfold"
+    with pytest.raises(ValueError, match=r"model\.conv_kernel=im2col is not valid; choose one of: primitive, unfold"):
+        ConvAutoencoder(conv_kernel="im2col")
 
 
 def test_typed_output_encode_decode_and_layers():

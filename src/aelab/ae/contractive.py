@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from aelab.ae import register
 from aelab.ae.base import AEConfig, Kind, KindStats, check_number
-from aelab.backprop import LectureConv2d, LectureLinear, linear_act, unfolded_conv2d
+from aelab.backprop import LectureConv2d, LectureLinear, conv_act, linear_act, unfolded_conv2d
 from aelab.models.base import AEOutput, Autoencoder
 from aelab.models.layers import WeightLayer
 
@@ -50,7 +50,8 @@ def squared_fan_in(layer: WeightLayer, input_shape: tuple[int, ...]) -> Tensor:
         ones = layer.weight.new_ones((1, *input_shape[1:]))
         stride, padding = layer.stride[0], int(layer.padding[0])
         if isinstance(layer, LectureConv2d):
-            return unfolded_conv2d(ones, w2, None, stride, padding, "identity")[0]
+            conv = conv_act if layer.kernel == "primitive" else unfolded_conv2d
+            return conv(ones, w2, None, stride, padding, "identity")[0]
         return F.conv2d(ones, w2, None, stride, padding)[0]
     ones = layer.weight.new_ones((1, layer.weight.shape[1]))
     if isinstance(layer, LectureLinear):

@@ -114,6 +114,9 @@ def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
             raise ConfigError(f"{key + ': ' if key else ''}{str(err).splitlines()[0]}") from None
     else:
         values = json.loads(json.dumps(cfg))  # a deep copy of plain values
+        model = values.get("model") if isinstance(values, dict) else None
+        if isinstance(model, dict) and model.get("family") == "conv" and "conv_kernel" not in model:
+            model["conv_kernel"] = "unfold"  # saved before the key existed: unfold was the only kernel
     if not isinstance(values, dict):
         raise ConfigError("the config must be a mapping")
     values = dict(values)

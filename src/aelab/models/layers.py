@@ -73,6 +73,20 @@ def dense(impl: str, n_in: int, n_out: int, activation: str) -> nn.Linear:
     return cls(n_in, n_out, activation)
 
 
-def conv(impl: str, c_in: int, c_out: int, kernel_size: int, stride: int, padding: int, activation: str) -> nn.Conv2d:
-    cls = LectureConv2d if check_impl(impl) == "lecture" else TorchConv2d
-    return cls(c_in, c_out, kernel_size, stride=stride, padding=padding, activation=activation)
+def conv(
+    impl: str,
+    c_in: int,
+    c_out: int,
+    kernel_size: int,
+    stride: int,
+    padding: int,
+    activation: str,
+    kernel: str = "primitive",
+) -> nn.Conv2d:
+    """A convolution + activation; ``kernel`` (primitive | unfold) chooses how the lecture layer
+    computes its sums (the torch twin has one way)."""
+    if check_impl(impl) == "lecture":
+        return LectureConv2d(
+            c_in, c_out, kernel_size, stride=stride, padding=padding, activation=activation, kernel=kernel
+        )
+    return TorchConv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, activation=activation)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from aelab.backprop import LectureSequential
 from aelab.models import register
 from aelab.models.base import Autoencoder, Size
 from aelab.models.conv.config import ConvConfig
@@ -30,7 +31,8 @@ class ConvAutoencoder(Autoencoder):
     decimation. Then a fully connected layer (optionally ``fc_hidden`` first) gives the code.
     Decoder: fully connected back to the last feature map, then per block nearest-neighbour
     upsampling where the encoder decimated and a convolution; the last gives 1 channel of logits.
-    With ``impl=lecture`` every convolution is the hand-written Function on unfolded patches.
+    With ``impl=lecture`` every convolution has the lecture's hand-written backward
+    (``conv_kernel``: its sums by the convolution primitive, or the dense Function on unfolded patches).
     """
 
     family = "conv"
@@ -47,6 +49,7 @@ class ConvAutoencoder(Autoencoder):
         kernel_size: int = 3,
         fc_hidden: int = 0,
         output_activation: str = "sigmoid",
+        conv_kernel: str = "primitive",
     ) -> None:
         super().__init__(
             ConvConfig(
@@ -60,6 +63,7 @@ class ConvAutoencoder(Autoencoder):
                 kernel_size=kernel_size,
                 fc_hidden=fc_hidden,
                 output_activation=output_activation,
+                conv_kernel=conv_kernel,
             )
         )
         pad = kernel_size // 2
@@ -68,7 +72,8 @@ class ConvAutoencoder(Autoencoder):
         chans, side, fc = self.sizes["chans"], self.sizes["side"], self.sizes["fc"]
 
         enc: list[nn.Module] = [
-            conv(impl, chans[i], chans[i + 1], kernel_size, strides[i], pad, activation) for i in range(depth)
+            conv(impl, chans[i], chans[i + 1], kernel_size, strides[i], pad, activation, conv_kernel)
+            for i in range(depth)
         ]
         enc.append(nn.Flatten())
         enc += [
@@ -82,9 +87,11 @@ class ConvAutoencoder(Autoencoder):
             if strides[i] == 2:
                 dec.append(nn.Upsample(scale_factor=2, mode="nearest"))
             last = i == 0
-            dec.append(conv(impl, chans[i + 1], chans[i], kernel_size, 1, pad, "identity" if last else activation))
-        self.encoder = nn.Sequential(*enc)
-        self.decoder = nn.Sequential(*dec)
+            dec.append(
+                conv(impl, chans[i + 1], chans[i], kernel_size, 1, pad, "identity" if last else activation, conv_kernel)
+            )
+        self.encoder = LectureSequential(*enc)  # runs of fully connected lecture layers: one Function each
+        self.decoder = LectureSequential(*dec)
         self._finish()
 
     @staticmethod

@@ -1,0 +1,130 @@
+"""The stack Function: a run of lecture layers as one Function whose backward is the lecture's
+recursion in one loop. The same numbers as the layer-by-layer Function, bit for bit."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from aelab.backprop import ACTIVATIONS, LectureLinear, LectureSequential, stack_act
+from aelab.backprop.verify import saved_bytes
+
+NAMES = list(ACTIVATIONS)
+
+
+def _layers(sizes: list[int], activation: str, dtype: torch.dtype = torch.float64) -> list[LectureLinear]:
+    torch.manual_seed(len(sizes))
+    acts = [activation] * (len(sizes) - 2) + ["identity"]
+    return [LectureLinear(i, o, a).to(dtype) for i, o, a in zip(sizes[:-1], sizes[1:], acts)]
+
+
+@pytest.mark.parametrize("activation", NAMES)
+def test_stack_gradcheck_and_gradgradcheck(activation):
+    layers = _layers([5, 4, 3, 2], activation)
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]
+    x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+
+    def fn(x, *params):
+        for layer, (w, b) in zip(layers, zip(params[0::2], params[1::2])):
+            layer.weight, layer.bias = torch.nn.Parameter(w), torch.nn.Parameter(b)
+        outs = stack_act(x, layers)
+        return outs[-1], outs[0]  # an inner output used too: its gradient joins the recursion
+
+    def stacked(x, *ps):
+        from aelab.backprop.stack import StackActFunction
+
+        outs = StackActFunction.apply(x, tuple(layer.act for layer in layers), False, *ps)
+        return outs[-1], outs[0]
+
+    assert torch.autograd.gradcheck(stacked, (x, *params))
+    assert torch.autograd.gradgradcheck(stacked, (x, *params))
+
+
+@pytest.mark.parametrize("activation", NAMES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_stack_is_the_layer_by_layer_function_bit_for_bit(activation, dtype):
+    layers = _layers([20, 16, 16, 8, 16, 20], activation, dtype)
+    x = torch.rand(7, 20, dtype=dtype)
+    target = torch.rand(7, 20, dtype=dtype)
+    results = []
+    for fused in (True, False):
+        for layer in layers:
+            layer.zero_grad(set_to_none=True)
+        if fused:
+            out = stack_act(x, layers)[-1]
+        else:
+            out = x
+            for layer in layers:
+                out = layer(out)
+        (0.5 * (out - target).pow(2).sum()).backward()
+        results.append([out.detach(), *[p.grad for layer in layers for p in layer.parameters()]])
+    assert all(torch.equal(a, b) for a, b in zip(*results))
+
+
+@pytest.mark.parametrize("activation", NAMES)
+def test_stack_saves_no_more_than_native(activation):
+    layers = _layers([64, 48, 32, 16], activation, torch.float32)
+    native = torch.nn.Sequential(
+        *[
+            m
+            for layer in layers
+            for m in (torch.nn.Linear(layer.in_features, layer.out_features), layer.act.torch_module())
+        ]
+    )
+    x = torch.randn(32, 64)
+    assert 0 < saved_bytes(lambda: stack_act(x, layers)[-1]) <= saved_bytes(lambda: native(x))
+
+
+def _graph(out: torch.Tensor) -> set[str]:
+    names, todo = set(), [out.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is not None and type(node).__name__ not in names:
+            names.add(type(node).__name__)
+            todo += [n for n, _ in node.next_functions]
+    return names
+
+
+def test_lecture_sequential_fuses_unless_a_layer_must_be_seen_alone():
+    layers = _layers([10, 8, 6, 4], "sigmoid", torch.float32)
+    seq = LectureSequential(torch.nn.Flatten(), *layers)
+    x = torch.rand(5, 2, 5)
+    fused = seq(x)
+    assert "StackActFunctionBackward" in _graph(fused) and "LinearActFunction_cpuBackward" not in _graph(fused)
+    seen = []
+    handle = layers[1].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    alone = seq(x)
+    handle.remove()
+    assert seen == [(5, 6)] and "StackActFunctionBackward" not in _graph(alone)
+    assert torch.equal(fused, alone)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert "StackActFunctionBackward" not in _graph(seq(x))
+
+
+def test_jacrev_through_a_fused_stack():
+    from torch.func import jacrev, vmap
+
+    layers = _layers([6, 5, 4], "tanh")
+    seq = LectureSequential(*layers).eval()  # jacobian() backpropagates many times through one graph
+    x = torch.randn(3, 6, dtype=torch.float64)
+    jac = vmap(jacrev(lambda v: seq(v.unsqueeze(0))[0]))(x)
+    ref = torch.stack([torch.autograd.functional.jacobian(lambda v: seq(v.unsqueeze(0))[0], v) for v in x])
+    torch.testing.assert_close(jac, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_training_mode_frees_inner_outputs_and_refuses_a_second_backward():
+    layers = _layers([6, 5, 5, 4], "sigmoid", torch.float32)
+    seq = LectureSequential(*layers)
+    x = torch.rand(3, 6)
+    loss = seq(x).sum()
+    loss.backward(retain_graph=True)
+    first = [p.grad.clone() for p in seq.parameters()]
+    with pytest.raises(RuntimeError, match=r"put the model in eval mode or set LectureSequential\.fuse = False"):
+        loss.backward()
+    seq.eval()
+    for p in seq.parameters():
+        p.grad = None
+    loss = seq(x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()  # eval mode keeps the saved outputs: twice the gradient
+    assert all(torch.equal(p.grad, 2 * g) for p, g in zip(seq.parameters(), first))
