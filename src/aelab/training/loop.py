@@ -15,13 +15,14 @@ is final.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ def train(
     run = RunDir(where)
     run.lock()
     try:
-        with StopFlag() as stop:  # from the first write on, Ctrl-C is an orderly stop at the next step
+        with StopFlag() as stop, _threads(config.trainer.threads):  # Ctrl-C: an orderly stop at the next step
             again = plan(
                 where, to_dict(config), resume=decision.kind in ("resume", "restart"), skip_done=config.skip_done
             )
@@ -121,6 +122,19 @@ def train(
             return _run(config, device, run, again, logger, sizes[0], stop)
     finally:
         run.unlock()
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """torch's CPU threads for the run (``trainer.threads``), and the caller's back afterwards."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def _finished(decision: Plan) -> dict[str, Any]:
@@ -216,8 +230,6 @@ def _run(
     n_images: int,
     stop: StopFlag,
 ) -> dict[str, Any]:
-    if config.trainer.threads:
-        torch.set_num_threads(config.trainer.threads)
     values = {**to_dict(config), "resume": None, "skip_done": False}  # the run's config, not this attempt's
     if decision.kind == "fresh":
         run.remove_leftovers()
