@@ -5,6 +5,7 @@
     python scripts/bench_backprop.py --device cpu --cases mlp256,conv256 --repeats 7
     python scripts/bench_backprop.py --quick --json /tmp/bench.json
     python scripts/bench_backprop.py --device cpu --threads 1     # steadier on a shared machine
+    python scripts/bench_backprop.py --device cpu --threads 1,2 --cases conv256,conv1024 --profile
 
 Method
     * One process. Per case both models come from one seed (the torch twin loads the lecture
@@ -28,6 +29,8 @@ Method
     * The header gives the load average: other processes on the machine slow both impls, but the
       one with more, smaller ops (lecture) more, and an OpenMP team whose threads get descheduled
       can stall either one many-fold for a while; on a shared CPU --threads 1 is far steadier.
+    * ``--threads 1,2`` runs every case at each thread count; ``--profile`` prints, per case, where
+      three steps of each impl spend their time (torch.profiler, self CPU time by op).
 """
 
 from __future__ import annotations
@@ -47,14 +50,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from aelab.backprop import LectureSequential
 from aelab.models import build_model
 
 MLP = dict(depth=8, width=512, activation="relu", code_dim=30)
 CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     "mlp256": ("mlp", MLP, 256),
     "mlp4096": ("mlp", MLP, 4096),
+    "mlp256_layers": ("mlp", {**MLP, "fuse": False}, 256),  # one Function per layer, no stack
     "conv256": ("conv", {}, 256),  # ConvAutoencoder defaults: depth=2, channels=32
     "conv1024": ("conv", {}, 1024),
+    # the lecture conv as the dense Function on unfolded patches (model.conv_kernel=unfold)
+    "conv256_unfold": ("conv", {"conv_kernel": "unfold"}, 256),
+    "conv1024_unfold": ("conv", {"conv_kernel": "unfold"}, 1024),
 }
 DEFAULT_CASES = {"cpu": "mlp256,mlp4096,conv256", "cuda": "mlp256,mlp4096,conv256,conv1024"}
 BLOCK_SECONDS = 0.75  # --steps default: a timed block lasts about this long
@@ -140,11 +148,30 @@ def memory_mb(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor) -> tuple[
     return held / MB, peak / MB
 
 
-def run_case(name: str, device: torch.device, repeats: int, steps: int | None, quick: bool) -> dict[str, Any]:
+def profile_case(models: dict[str, nn.Module], opts: dict[str, Any], x: Tensor, rows: int = 8) -> str:
+    """The ops three steps of each impl spend their time in (self CPU time)."""
+    out = []
+    for k, model in models.items():
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for _ in range(3):
+                train_step(model, opts[k], x)
+        table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=44)
+        out.append(f"--- {k} ---\n{table}")
+    return "\n".join(out)
+
+
+def run_case(
+    name: str, device: torch.device, repeats: int, steps: int | None, quick: bool, profile: bool = False
+) -> dict[str, Any]:
     family, kwargs, batch = CASES[name]
     torch.manual_seed(0)
+    kwargs = dict(kwargs)
+    fuse = kwargs.pop("fuse", True)
     models = {"lecture": build_model(family, impl="lecture", **kwargs).to(device)}
     models["torch"] = build_model(family, impl="torch", **kwargs).to(device)
+    for module in models["lecture"].modules():
+        if isinstance(module, LectureSequential):
+            module.fuse = fuse
     models["torch"].load_state_dict(models["lecture"].state_dict())
     opts = {k: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9) for k, m in models.items()}
     x = torch.rand(batch, 1, 28, 28, device=device)
@@ -158,8 +185,11 @@ def run_case(name: str, device: torch.device, repeats: int, steps: int | None, q
         for k in ("lecture", "torch") if r % 2 == 0 else ("torch", "lecture"):
             rates[k].append(steps_per_second(models[k], opts[k], x, steps))
     mem = {k: memory_mb(models[k], opts[k], x) for k in models}
+    if profile:
+        print(f"\n=== profile: {name}, {torch.get_num_threads()} thread(s) ===\n{profile_case(models, opts, x)}")
     return {
         "case": name,
+        "threads": torch.get_num_threads(),
         "family": family,
         "batch": batch,
         "steps": steps,
@@ -179,6 +209,7 @@ def run_case(name: str, device: torch.device, repeats: int, steps: int | None, q
 COLUMNS = [  # (header, result key, format)
     ("case", "case", "{}"),
     ("batch", "batch", "{}"),
+    ("threads", "threads", "{}"),
     ("steps x rounds", None, "{}"),
     ("lecture steps/s", "lecture_steps_s", "{:.2f}"),
     ("torch steps/s", "torch_steps_s", "{:.2f}"),
@@ -209,7 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 5, --quick 2)")
     p.add_argument("--steps", type=int, default=None, help=f"steps per timed block (default: ~{BLOCK_SECONDS}s)")
     p.add_argument("--cases", default=None, help=f"comma-separated, from: {', '.join(CASES)}")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU); default: torch's")
+    p.add_argument(
+        "--threads",
+        default=None,
+        help="torch.set_num_threads (CPU), or a list (1,2): each case at each; default: torch's",
+    )
+    p.add_argument("--profile", action="store_true", help="print where each impl's step spends its time")
     p.add_argument("--quick", action="store_true", help="few rounds and short blocks: a smoke run")
     p.add_argument("--json", default=None, help="also write the results to this file")
     args = p.parse_args(argv)
@@ -221,8 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := [c for c in cases if c not in CASES]:
         p.error(f"unknown case(s) {', '.join(unknown)}; valid: {', '.join(CASES)}")
     repeats = args.repeats or (2 if args.quick else 5)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    try:
+        threads = [int(t) for t in args.threads.split(",")] if args.threads else [torch.get_num_threads()]
+    except ValueError:
+        p.error(f"--threads {args.threads}: give a number or a comma-separated list of numbers")
+    if any(t < 1 for t in threads):
+        p.error(f"--threads {args.threads}: thread counts must be >= 1")
 
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"torch {torch.__version__} | {device.type}: {device_name(device)} | load average {load}")
@@ -231,9 +271,11 @@ def main(argv: list[str] | None = None) -> int:
         f"steps/s: median of {repeats} alternating rounds\n"
     )
     results = []
-    for name in cases:
-        results.append(run_case(name, device, repeats, args.steps, args.quick))
-        print(f"  {name} done", file=sys.stderr)
+    for n_threads in threads:
+        torch.set_num_threads(n_threads)
+        for name in cases:
+            results.append(run_case(name, device, repeats, args.steps, args.quick, args.profile))
+            print(f"  {name} ({n_threads} thread(s)) done", file=sys.stderr)
     print(format_table(results))
     if args.json:
         with open(args.json, "w") as f:
