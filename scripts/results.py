@@ -1,6 +1,9 @@
 #!/usr/bin/env python
-"""The same as ``aelab-results`` (see src/aelab/cli/results.py)."""
+"""The results tables: ``aelab-results`` (the main table, src/aelab/cli/results.py), plus
+``--table kinds`` and ``--table pretraining`` (src/aelab/reports/results/cli.py)."""
 
-from aelab.cli import results
+import sys
 
-results()
+from aelab.reports.results.cli import main
+
+sys.exit(main())

@@ -1,4 +1,5 @@
-"""The Results table (aelab.reports.results, aelab-results): collecting a run, rendering, the quick run."""
+"""The Results tables (aelab.reports.results, aelab-results, scripts/results.py --table): collecting a
+run, rendering, the quick runs; the kinds and pretraining tables and the document that holds all three."""
 
 from __future__ import annotations
 
@@ -16,13 +17,23 @@ from aelab.config import check, merge_overrides, to_config
 from aelab.metrics import evaluate
 from aelab.reports.results import (
     AE_METHODS,
+    KINDS,
+    NETWORKS,
+    PRETRAINING,
     PUBLISHED,
     Settings,
     checks,
+    code_encoder,
+    kind_overrides,
     method_overrides,
     parse_runs,
+    pretrain_overrides,
+    render_document,
     render_markdown,
+    run_kinds,
+    run_pretraining,
     run_results,
+    split_document,
     train_method,
 )
 from aelab.runs import load_run
@@ -278,3 +289,187 @@ def test_quick_script_end_to_end(tmp_path, mnist_root):
     assert results["mode"] == "quick"
     assert all(not math.isnan(r["test"]["sq_err_per_image"]) for r in results["rows"] if r.get("test"))
     assert re.search(r"PCA-30: 13\.8\d\d vs the published 13\.87", md)
+
+
+# --- the kinds and pretraining tables ------------------------------------------------------------
+
+TINY_TRAIN = ["data.limit=512", "data.eval_limit=256", "trainer.epochs=1", "trainer.progress=false"]
+KIND_LABELS = {**{kind: kind for kind in KINDS}, "vae": "VAE"}  # how each kind's label starts
+
+
+def test_kind_and_pretraining_overrides_compose_to_valid_configs():
+    for quick in (False, True):
+        for network, net in NETWORKS.items():
+            for kind in KINDS:
+                cfg = to_config(compose(kind_overrides(network, kind, quick, "cpu")))
+                check(cfg)
+                assert (cfg.ae.name, cfg.model.family, cfg.model.code_dim) == (kind, network, 30)
+                assert cfg.trainer.epochs == (2 if quick else net.epochs) and cfg.logging.loggers == []
+                # hinton2006's linear code units would override ae=sparse's logistic ones
+                assert (cfg.model.code_activation == "sigmoid") == (kind == "sparse")
+                assert cfg.loss.name == "bce"
+        for name, row in PRETRAINING.items():
+            cfg = to_config(compose(pretrain_overrides(name, quick, "cpu")))
+            check(cfg)
+            assert (cfg.activation, cfg.pretrain.name) == (row.activation, row.pretraining)
+            assert list(cfg.model.hidden) == [1000, 500, 250] and cfg.model.code_activation == "identity"
+            assert cfg.trainer.epochs == (2 if quick else 20)
+            if row.pretraining == "layerwise":
+                assert cfg.pretrain.epochs_per_layer == (1 if quick else 5)
+    assert NETWORKS["mlp"].preset == "hinton2006" and NETWORKS["conv"].preset == "hinton2006_conv"
+
+
+def test_code_encoder_is_model_encode():
+    """The probe, P@k and transfer read ``model.encode``: a VAE's μ (30 of its encoder's 60 outputs)."""
+    from aelab.models import build_model
+
+    x = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    for family, size in (("mlp", {"depth": 2, "width": 16}), ("conv", {"depth": 2, "channels": 2})):
+        for ae in ({"name": "plain"}, {"name": "vae", "beta": 1.0}):
+            model = build_model(family, ae=ae, code_dim=30, **size).eval()
+            with torch.no_grad():
+                code = code_encoder(model)(x)
+                assert code.shape == (5, 30) and torch.equal(code, model.encode(x))
+            if ae["name"] == "plain":
+                assert code_encoder(model) is model.encoder  # the main table's encoder, as before
+            else:
+                assert model.encoder(x).shape == (5, 60)
+
+
+def test_kinds_and_pretraining_tables_quick(tmp_path, mnist_root, monkeypatch):
+    """Both tables in quick mode on tiny trainings, into a RESULTS.md that already holds a main
+    table without its results.json: every row with the right columns, the scratch baseline once
+    per network, the images, and no table dropping or changing another's sections."""
+    import aelab.reports.results.run as run_module
+
+    calls = []
+    real_scratch = run_module.scratch_transfer
+
+    def counted(encoder, code_dim, data, settings, label=""):
+        calls.append(label)
+        return real_scratch(encoder, code_dim, data, settings, label)
+
+    monkeypatch.setattr(run_module, "scratch_transfer", counted)
+    out = tmp_path / "RESULTS.md"
+    docs_md = (REPO / "docs" / "RESULTS.md").read_text()
+    main_text = re.split(r"\n## (?:Autoencoder kinds|Pretraining)", docs_md)[0].rstrip() + "\n"  # the main table only
+    out.write_text(main_text)
+    common = {
+        "quick": True,
+        "settings": TINY_SETTINGS,
+        "train_root": tmp_path / "runs",
+        "data_root": mnist_root,
+        "device": "cpu",
+        "extra_overrides": TINY_TRAIN,
+        "command": "pytest",
+    }
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        kinds = run_kinds(out, **common)
+        after_kinds = out.read_text()
+        pre = run_pretraining(out, **common)
+    finally:
+        torch.set_num_threads(before)
+
+    # --- the kinds table
+    assert sorted(calls) == ["conv scratch", "mlp scratch"]  # once per network, not per kind
+    rows = kinds["rows"]
+    assert [(r["network"], r["kind"]) for r in rows] == [(n, k) for n in NETWORKS for k in KINDS]
+    assert all(r["error"] is None for r in rows)
+    for network in NETWORKS:
+        scratch = kinds["scratch"][network]["accuracy"]
+        assert kinds["scratch"][network]["from"] == f"{network}_plain"
+        assert all(r["transfer"]["100"]["scratch"] == scratch["100"] for r in rows if r["network"] == network)
+        assert (tmp_path / "img" / f"results_kinds_{network}.png").stat().st_size > 0
+    for r in rows:
+        assert (r["neg_elbo"] is not None) == (r["kind"] == "vae") and r["code_dim"] == 30
+        assert 0 <= r["linear_probe_acc"] <= 1 and 0 <= r["p_at_10"] <= 1 and r["epochs_preset"] in (60, 30)
+    md = out.read_text()
+    assert md.startswith(main_text.rstrip() + "\n\n## Autoencoder kinds\n")  # the main table, as it was
+    head = _kinds_header(md)
+    assert head[:4] == ["Network", "Kind", "Test sq. err. / image", "Test −ELBO (nats)"]
+    assert head[-3:] == ["Epochs", "Wall time", "Hardware"] and "Transfer 100 labels (frozen / scratch)" in head
+    table = _table_rows(md, head)
+    assert len(table) == len(NETWORKS) * len(KINDS)
+    for cells, r in zip(table, rows):
+        assert len(cells) == len(head) and cells[1].startswith(KIND_LABELS[r["kind"]])
+        assert cells[2] == f"{r['test']['sq_err_per_image']:.2f}"
+        elbo = cells[head.index("Test −ELBO (nats)")]
+        assert elbo == (f"{r['neg_elbo']:.1f}" if r["kind"] == "vae" else "—")
+        if r["kind"] == "vae":
+            assert math.isfinite(float(elbo)) and float(elbo) > 0
+        assert cells[head.index("Epochs")] == f"1 (512 imgs; preset {r['epochs_preset']})"
+    assert "img/results_kinds_mlp.png" in md and "img/results_kinds_conv.png" in md
+    assert "once per network" in md
+
+    # --- the pretraining table
+    prows = pre["rows"]
+    assert [r["name"] for r in prows] == list(PRETRAINING) and all(r["error"] is None for r in prows)
+    for r in prows:
+        assert math.isfinite(r["grad_ratio"]) and r["grad_ratio"] > 0
+        assert len(r["grad_norms_init"]) == 8 and (tmp_path / "img" / r["grid"]).stat().st_size > 0
+        assert (r["pretrain_time_s"] is not None) == (r["pretraining"] == "layerwise")
+    by = {r["name"]: r for r in prows}
+    assert [s["layer"] for s in by["sigmoid_layerwise"]["pretrain_stages"]] == ["01_enc", "02_enc", "03_enc", "04_code"]
+    md = out.read_text()
+    assert md.startswith(after_kinds.rstrip() + "\n\n## Pretraining and the gradient")  # the others, as they were
+    for r in prows:
+        cells = _row_cells(md, r["label"])
+        assert len(cells) == 8 and cells[1] == f"{r['test']['sq_err_per_image']:.2f}"
+        assert math.isfinite(float(cells[2])) and len(cells[3].split(" · ")) == 8
+        if r["pretraining"] == "layerwise":
+            assert cells[4].startswith("4 layers × 1 epoch, ")
+        else:
+            assert cells[4] == "none"
+        assert f"img/results_pretraining_{r['name']}.png" in md
+    # Rendering again from the JSON files (and the main part of the file) gives the same document.
+    assert render_document(tmp_path, md) == md
+    assert set(split_document(md)) == {"main", "kinds", "pretraining"}
+
+
+def _kinds_header(md: str) -> list[str]:
+    return _row_cells(md, "Network")
+
+
+def _table_rows(md: str, head: list[str]) -> list[list[str]]:
+    """The body rows of the table whose header is ``head``."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if [c.strip() for c in line.strip("|").split("|")] == head)
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def test_docs_results_md_is_its_json_files_rendered():
+    """docs/RESULTS.md is what its JSON files render to (the main table's part kept where its
+    results.json is missing): regenerating one table leaves the others as they are."""
+    text = (REPO / "docs" / "RESULTS.md").read_text()
+    assert render_document(REPO / "docs", text) == text
+    assert "## Results" in split_document(text)["main"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", ["kinds", "pretraining"])
+def test_quick_table_script_end_to_end(tmp_path, mnist_root, table):
+    """``scripts/results.py --table kinds|pretraining --quick``: every row, none failed."""
+    out = tmp_path / "RESULTS.md"
+    env = {**os.environ, "AELAB_DATA_DIR": str(mnist_root), "AELAB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "scripts/results.py", "--table", table, "--quick", "--out", str(out)]
+        + ["--train-dir", str(tmp_path / "runs")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / f"results_{table}.json").read_text())
+    assert results["mode"] == "quick" and all(r["error"] is None for r in results["rows"])
+    md = out.read_text()
+    assert "failed" not in md and "Quick smoke run" in md
+    assert len(results["rows"]) == (len(NETWORKS) * len(KINDS) if table == "kinds" else len(PRETRAINING))

@@ -7,7 +7,12 @@
 * **P@10**: for each test image, the fraction of its 10 nearest training codes (of the 60,000
   training images, Euclidean) with its label; also in pixel space ("pixels").
 * **transfer**: test accuracy of the frozen encoder + a linear head trained on n labelled images,
-  and of the same classifier (encoder architecture + head) trained from scratch on them.
+  and of the same classifier (encoder architecture + head) trained from scratch on them. The
+  scratch baseline depends on the architecture only: the kinds table computes it once per network
+  (:func:`scratch_transfer`) and passes it to every kind's row.
+
+The code of an autoencoder is ``model.encode(x)`` (:func:`code_encoder`): a VAE's μ, not the
+(μ, log σ²) its encoder's last layer outputs.
 """
 
 from __future__ import annotations
@@ -141,10 +146,36 @@ class PCAAutoencoder(nn.Module):
         return AEOutput(logits=None, recon=recon, code=code)  # type: ignore[arg-type]
 
 
+class Encode(nn.Module):
+    """images → ``model.encode(images)``, as a module (what the probe, P@k and transfer take)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model.encode(x)  # type: ignore[operator]
+
+
+def code_encoder(model: nn.Module) -> nn.Module:
+    """The module that maps images to ``model``'s code, ``model.encode``: its encoder itself when that
+    outputs the code (one code head), else :class:`Encode` (a VAE: μ of the encoder's (μ, log σ²))."""
+    encoder = getattr(model, "encoder", None)
+    if isinstance(encoder, nn.Module) and getattr(model, "code_heads", 1) == 1:
+        return encoder
+    return Encode(model)
+
+
 def code_metrics(
-    encoder: nn.Module, code_dim: int, data: EvalData, settings: Settings, label: str = ""
+    encoder: nn.Module,
+    code_dim: int,
+    data: EvalData,
+    settings: Settings,
+    label: str = "",
+    scratch: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Linear probe, P@k and transfer of one encoder (images → codes), as ``settings`` say."""
+    """Linear probe, P@k and transfer of one encoder (images → codes), as ``settings`` say;
+    ``scratch``: the from-scratch transfer accuracies already measured for this architecture."""
     encoder.eval()
     n_probe = _n(settings.probe_train, len(data.train_x))
     n_db = _n(settings.database, len(data.pool_x))
@@ -168,21 +199,45 @@ def code_metrics(
             test_codes[:n_queries], data.test_y[:n_queries], pool_codes[:n_db], data.pool_y[:n_db], k=settings.k
         )
     log.info("[%s] P@%d %.4f", label, settings.k, out[f"p_at_{settings.k}"])
-    out["transfer"] = transfer_metrics(encoder, code_dim, data, settings, label)
+    out["transfer"] = transfer_metrics(encoder, code_dim, data, settings, label, scratch)
     return out
 
 
-def transfer_metrics(
+def _label_keys(settings: Settings, n_train: int) -> list[tuple[str, int]]:
+    """``[("100", 100), ("1000", 1000), ("all", 55000)]``: each transfer key and its label count."""
+    return [("all" if n is None else str(_n(n, n_train)), _n(n, n_train)) for n in settings.transfer_labels]
+
+
+def scratch_transfer(
     encoder: nn.Module, code_dim: int, data: EvalData, settings: Settings, label: str = ""
+) -> dict[str, float]:
+    """``{"100": acc, ..., "all": acc}``: the encoder's architecture freshly initialised and trained
+    with the head (its weights are not used), to reuse for every encoder of that architecture."""
+    return {
+        key: accs["scratch"]
+        for key, accs in transfer_metrics(encoder, code_dim, data, settings, label, modes=("scratch",)).items()
+    }
+
+
+def transfer_metrics(
+    encoder: nn.Module,
+    code_dim: int,
+    data: EvalData,
+    settings: Settings,
+    label: str = "",
+    scratch: dict[str, float] | None = None,
+    modes: tuple[str, ...] = ("frozen", "scratch"),
 ) -> dict[str, dict[str, float]]:
-    """``{"100": {"frozen": acc, "scratch": acc}, ..., "all": ...}`` (keys: labels used)."""
+    """``{"100": {"frozen": acc, "scratch": acc}, ..., "all": ...}`` (keys: labels used); the scratch
+    accuracies are taken from ``scratch`` where it is given (measured once per architecture)."""
     n_test = _n(settings.transfer_test, len(data.test_x))
     out: dict[str, dict[str, float]] = {}
-    for n_labels in settings.transfer_labels:
-        n = _n(n_labels, len(data.train_x))
-        key = "all" if n_labels is None else str(n)
+    for key, n in _label_keys(settings, len(data.train_x)):
         out[key] = {}
-        for mode in ("frozen", "scratch"):
+        for mode in modes:
+            if mode == "scratch" and scratch is not None:
+                out[key][mode] = scratch[key]
+                continue
             min_steps = settings.transfer_min_steps
             if mode == "scratch" and settings.transfer_scratch_min_steps is not None:
                 min_steps = settings.transfer_scratch_min_steps
@@ -200,24 +255,50 @@ def transfer_metrics(
                     min_steps=min_steps,
                 )
         log.info(
-            "[%s] transfer %s labels: frozen %.4f / scratch %.4f", label, key, out[key]["frozen"], out[key]["scratch"]
+            "[%s] transfer %s labels: %s",
+            label,
+            key,
+            " / ".join(f"{mode} {acc:.4f}" for mode, acc in out[key].items()),
         )
     return out
+
+
+def _test_error(model: nn.Module, data: EvalData, settings: Settings, label: str) -> dict[str, float]:
+    """``evaluate`` on the test images: sq_err_per_image and the kind's own metrics (a VAE's neg_elbo)."""
+    n_test = _n(settings.test_images, len(data.test_x))
+    with Timer(f"[{label}] reconstruction error on {n_test:,} test images"):
+        test = evaluate(model, data.test_x[:n_test])
+    log.info("[%s] test sq_err_per_image %.3f", label, test["sq_err_per_image"])
+    return test
 
 
 def _reconstruction(
     model: nn.Module, data: EvalData, settings: Settings, img_dir: Path, method: str, label: str
 ) -> tuple[dict[str, float], str]:
-    n_test = _n(settings.test_images, len(data.test_x))
-    with Timer(f"[{label}] reconstruction error on {n_test:,} test images"):
-        test = evaluate(model, data.test_x[:n_test])
-    log.info("[%s] test sq_err_per_image %.3f", label, test["sq_err_per_image"])
+    test = _test_error(model, data, settings, label)
     grid = save_reconstruction_grid(
         model,
         data.test_x[: settings.grid_images],
         img_dir / f"results_{method}.png",
     )
     return test, grid.name
+
+
+@torch.no_grad()
+def reconstructions(model: nn.Module, images: Tensor) -> Tensor:
+    """``model``'s reconstructions of ``images`` in eval mode (a VAE decodes μ), in [0, 1], on the CPU."""
+    model.eval()
+    return model(images).recon.float().clamp(0, 1).cpu()
+
+
+def save_image_rows(rows: list[Tensor], path: Path) -> Path:
+    """One PNG of image rows (each a batch of the same size): the test digits first, then one row of
+    reconstructions per model — :func:`aelab.images.reconstruction_grid`'s layout, with more rows."""
+    from torchvision.utils import make_grid, save_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(make_grid(torch.cat([r.float().cpu() for r in rows]), nrow=len(rows[0]), padding=2, pad_value=1.0), path)
+    return path
 
 
 def pca_row(data: EvalData, settings: Settings, img_dir: Path, device: torch.device) -> dict[str, Any]:
@@ -297,24 +378,55 @@ def autoencoder_row(
     hardware: str | None = None,
 ) -> dict[str, Any]:
     """Measure a trained run (its best.pt): reconstruction, grid, probe, P@k, transfer."""
+    label = AE_METHODS[method].label if method in AE_METHODS else method
+    preset = None
+    if method in AE_METHODS:
+        try:  # the preset's epochs, to show when a run was trained for fewer (or more)
+            preset = int(compose(method_overrides(method, quick=False)).trainer.epochs)
+        except Exception as err:  # never fatal to collecting a run
+            log.warning("[%s] could not compose the preset: %s", method, err)
+    row, model = run_row(method, label, run_dir, data, settings, img_dir, device, source, hardware, preset)
+    row.update(code_metrics(code_encoder(model), row["code_dim"], data, settings, method))
+    return row
+
+
+def run_row(
+    method: str,
+    label: str,
+    run_dir: str | Path,
+    data: EvalData,
+    settings: Settings,
+    img_dir: Path,
+    device: torch.device,
+    source: str = "collected",
+    hardware: str | None = None,
+    epochs_preset: int | None = None,
+    grid: bool = True,
+) -> tuple[dict[str, Any], nn.Module]:
+    """A trained run's row without the code metrics: reconstruction error (with the kind's own test
+    metrics, e.g. a VAE's ``neg_elbo``), grid ``results_<method>.png``, epochs, wall time, hardware.
+    ``grid=False``: no image (the caller draws the model in a figure of its own). Returns (the row,
+    the loaded model)."""
     run_dir = Path(run_dir)
     run = load_run(run_dir, device=device)
     model, config, metrics = run.model, to_dict(run.config), run.metrics
     hardware = hardware or metrics.get("hardware") or "not recorded"
-    label = AE_METHODS[method].label if method in AE_METHODS else method
     if method == "linear":
         out_act = config["model"]["output_activation"]
         label += " (linear output)" if out_act == "identity" else " (σ output)"
     status = metrics.get("status", "unknown")
     log.info("[%s] %s run %s: %s, %s epochs", method, source, run_dir, status, metrics.get("epochs_completed"))
-    test, grid = _reconstruction(model, data, settings, img_dir, method, method)
+    if grid:
+        test, grid_name = _reconstruction(model, data, settings, img_dir, method, method)
+    else:
+        test, grid_name = _test_error(model, data, settings, method), None
     row = make_row(
         method,
         label,
         source,
         int(config["model"]["code_dim"]),
         test=test,
-        grid=grid,
+        grid=grid_name,
         epochs=metrics.get("epochs_completed"),
         epochs_planned=config["trainer"]["epochs"],
         status=status,
@@ -326,13 +438,9 @@ def autoencoder_row(
         if config["data"].get("limit") is None
         else min(int(config["data"]["limit"]), len(data.train_x)),
     )
-    if method in AE_METHODS:
-        try:  # the preset's epochs, to show when a run was trained for fewer (or more)
-            row["epochs_preset"] = int(compose(method_overrides(method, quick=False)).trainer.epochs)
-        except Exception as err:  # never fatal to collecting a run
-            log.warning("[%s] could not compose the preset: %s", method, err)
-    row.update(code_metrics(model.encoder, row["code_dim"], data, settings, method))
-    return row
+    if epochs_preset is not None:
+        row["epochs_preset"] = epochs_preset
+    return row, model
 
 
 # --- training ----------------------------------------------------------------------------------
@@ -357,16 +465,22 @@ __all__ = [
     "PCA_PUBLISHED",
     "PUBLISHED",
     "QUICK",
+    "Encode",
     "EvalData",
     "PCAAutoencoder",
     "Settings",
     "Timer",
     "autoencoder_row",
     "checks",
+    "code_encoder",
     "code_metrics",
     "make_row",
     "pca_row",
     "pixels_row",
     "published_rows",
+    "reconstructions",
+    "run_row",
+    "save_image_rows",
+    "scratch_transfer",
     "transfer_metrics",
 ]

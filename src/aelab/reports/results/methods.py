@@ -1,5 +1,10 @@
-"""The methods of the results table and how each is trained: an experiment preset
-(``conf/experiment/<name>.yaml``) per autoencoder, plus the quick mode's smaller budget."""
+"""The methods of the results tables and how each is trained: an experiment preset
+(``conf/experiment/<name>.yaml``) per autoencoder, plus the quick mode's smaller budget.
+
+Three tables: the main one (:data:`METHODS`: PCA, the linear AE, the hinton2006 MLP, the conv AE),
+the kinds table (:data:`KINDS` × :data:`NETWORKS`: each ``ae=`` kind on the hinton2006 MLP and the
+conv net, at a reduced epoch budget) and the pretraining table (:data:`PRETRAINING`: the logistic
+hinton2006 net without and with ``pretrain=layerwise``, next to the ReLU net)."""
 
 from __future__ import annotations
 
@@ -45,4 +50,124 @@ def method_overrides(method: str, quick: bool, device: str = "auto", extra: Sequ
     )
 
 
-__all__ = ["AE_METHODS", "ALWAYS", "CODE_DIM", "METHODS", "QUICK_TRAIN", "Method", "method_overrides"]
+# --- the kinds table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network of the kinds table: its preset, the epochs it is trained for there (the presets'
+    60/30 epochs × 5 kinds are too long on a CPU) and its quick-mode overrides."""
+
+    name: str
+    label: str
+    preset: str
+    epochs: int
+    quick: tuple[str, ...] = ()
+
+
+NETWORKS: dict[str, Network] = {
+    "mlp": Network("mlp", "MLP 784-1000-500-250-30", "hinton2006", 10),
+    "conv": Network("conv", "Conv (hinton2006_conv)", "hinton2006_conv", 3, ("model.channels=8",)),
+}
+KINDS = ("plain", "denoising", "sparse", "contractive", "vae")  # the ae= config group, table order
+# hinton2006 sets model.code_activation=identity, which overrides ae=sparse's logistic code units:
+# give them back (a KL sparsity target is a firing rate). hinton2006_conv leaves it to ae=sparse.
+KIND_OVERRIDES: dict[str, tuple[str, ...]] = {"sparse": ("model.code_activation=sigmoid",)}
+
+
+def kind_name(network: str, kind: str) -> str:
+    """A row's name (its run folder and image): ``mlp_vae``."""
+    return f"{network}_{kind}"
+
+
+def kind_overrides(network: str, kind: str, quick: bool, device: str = "auto", extra: Sequence[str] = ()) -> list[str]:
+    """The ``aelab-train`` overrides that train ``kind`` on ``network`` for the kinds table."""
+    n = NETWORKS[network]
+    return merge_overrides(
+        [f"experiment={n.preset}", f"ae={kind}"],
+        KIND_OVERRIDES.get(kind, ()),
+        ALWAYS,
+        [f"trainer.epochs={n.epochs}"],
+        QUICK_TRAIN if quick else (),
+        n.quick if quick else (),
+        [f"device={device}"],
+        extra,
+    )
+
+
+# --- the pretraining table -----------------------------------------------------------------------
+
+PRETRAIN_EPOCHS = 20  # end-to-end epochs of every row (the same, so the rows compare)
+PRETRAIN_EPOCHS_PER_LAYER = 5  # pretrain=layerwise: epochs of each layer's shallow autoencoder
+
+
+@dataclass(frozen=True)
+class PretrainRow:
+    """A row of the pretraining table: its label and the overrides that train it."""
+
+    name: str
+    label: str
+    overrides: tuple[str, ...]
+    activation: str
+    pretraining: str
+
+
+PRETRAINING: dict[str, PretrainRow] = {
+    "sigmoid": PretrainRow(
+        "sigmoid",
+        "Logistic units, no pretraining (hinton2006_sigmoid)",
+        ("experiment=hinton2006_sigmoid", "pretrain=none"),
+        "sigmoid",
+        "none",
+    ),
+    "sigmoid_layerwise": PretrainRow(
+        "sigmoid_layerwise",
+        "Logistic units, layer-wise pretrained (hinton2006_sigmoid pretrain=layerwise)",
+        (
+            "experiment=hinton2006_sigmoid",
+            "pretrain=layerwise",
+            f"pretrain.epochs_per_layer={PRETRAIN_EPOCHS_PER_LAYER}",
+        ),
+        "sigmoid",
+        "layerwise",
+    ),
+    "relu": PretrainRow("relu", "ReLU units, no pretraining (hinton2006)", ("experiment=hinton2006",), "relu", "none"),
+}
+QUICK_PRETRAIN = ("pretrain.epochs_per_layer=1",)  # quick mode, on top of QUICK_TRAIN (where layerwise)
+
+
+def pretrain_overrides(name: str, quick: bool, device: str = "auto", extra: Sequence[str] = ()) -> list[str]:
+    """The ``aelab-train`` overrides that train the pretraining table's row ``name``."""
+    row = PRETRAINING[name]
+    return merge_overrides(
+        row.overrides,
+        ALWAYS,
+        [f"trainer.epochs={PRETRAIN_EPOCHS}"],
+        QUICK_TRAIN if quick else (),
+        QUICK_PRETRAIN if quick and row.pretraining == "layerwise" else (),
+        [f"device={device}"],
+        extra,
+    )
+
+
+__all__ = [
+    "AE_METHODS",
+    "ALWAYS",
+    "CODE_DIM",
+    "KINDS",
+    "KIND_OVERRIDES",
+    "METHODS",
+    "NETWORKS",
+    "PRETRAINING",
+    "PRETRAIN_EPOCHS",
+    "PRETRAIN_EPOCHS_PER_LAYER",
+    "QUICK_PRETRAIN",
+    "QUICK_TRAIN",
+    "Method",
+    "Network",
+    "PretrainRow",
+    "kind_name",
+    "kind_overrides",
+    "method_overrides",
+    "pretrain_overrides",
+]

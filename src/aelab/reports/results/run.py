@@ -1,9 +1,18 @@
-"""The results table, end to end: train (or collect) the autoencoders, measure every method, write
-RESULTS.md, results.json and img/results_<method>.png (the same first 16 test digits for each).
+"""The results tables, end to end: train (or collect) the autoencoders, measure every method, write
+RESULTS.md, a JSON file per table and img/results_*.png (the same first 16 test digits for each).
 
-Autoencoders are either trained here with :func:`aelab.train` (into ``<train_root>/<method>``; a
-completed run of the same config there is reused) or collected from finished runs (``runs=``),
-e.g. long GPU trainings.
+* :func:`run_results` — the main table (``results.json``): PCA, the linear AE, the hinton2006 MLP,
+  the conv AE, pixels. Autoencoders are trained here with :func:`aelab.train` (into
+  ``<train_root>/<method>``; a completed run of the same config there is reused) or collected from
+  finished runs (``runs=``), e.g. long GPU trainings.
+* :func:`run_kinds` — the kinds table (``results_kinds.json``): every ``ae=`` kind on the MLP and
+  the conv net (``<train_root>/kinds/<network>_<kind>``), the scratch transfer baseline measured
+  once per network.
+* :func:`run_pretraining` — the pretraining table (``results_pretraining.json``): the logistic net
+  without and with layer-wise pretraining and the ReLU net (``<train_root>/pretraining/<row>``).
+
+RESULTS.md is the three tables' sections, each rendered from its JSON file beside it
+(:func:`write_document`): producing one table never drops or changes another's.
 """
 
 from __future__ import annotations
@@ -19,8 +28,9 @@ from typing import Any
 
 import torch
 
-from aelab.config import compose
+from aelab.config import compose, to_dict
 from aelab.files import write_json, write_text
+from aelab.gradflow import first_last_ratio
 from aelab.hardware import describe, resolve_device
 from aelab.reports.results.measure import (
     FULL,
@@ -30,13 +40,31 @@ from aelab.reports.results.measure import (
     Timer,
     autoencoder_row,
     checks,
+    code_encoder,
+    code_metrics,
     make_row,
     pca_row,
     pixels_row,
     published_rows,
+    reconstructions,
+    run_row,
+    save_image_rows,
+    scratch_transfer,
 )
-from aelab.reports.results.methods import AE_METHODS, CODE_DIM, METHODS, method_overrides
-from aelab.reports.results.render import render_markdown
+from aelab.reports.results.methods import (
+    AE_METHODS,
+    CODE_DIM,
+    KINDS,
+    METHODS,
+    NETWORKS,
+    PRETRAINING,
+    kind_name,
+    kind_overrides,
+    method_overrides,
+    pretrain_overrides,
+)
+from aelab.reports.results.render import TABLE_FILES, render_document
+from aelab.runs import load_run
 from aelab.training import train
 
 log = logging.getLogger("aelab.results")
@@ -167,12 +195,248 @@ def run_results(
     return results
 
 
-def write_results(results: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
-    """Write ``out`` (markdown) and ``results.json`` beside it, each atomically."""
+def write_results(results: dict[str, Any], out: str | Path, table: str = "main") -> tuple[Path, Path]:
+    """Write ``table``'s JSON file beside ``out`` (``results.json`` for the main table), then ``out``
+    (markdown: every table whose JSON is there, :func:`write_document`), each atomically."""
     out = Path(out)
-    json_path = write_json(out.parent / "results.json", results)
-    write_text(out, render_markdown(results, out.parent))
+    json_path = write_json(out.parent / TABLE_FILES[table], results)
+    write_document(out)
     return out, json_path
 
 
-__all__ = ["parse_runs", "run_results", "train_method", "write_results"]
+def write_document(out: str | Path) -> Path:
+    """``out`` from the tables' JSON files beside it; a table without one keeps its sections of the
+    ``out`` already there (e.g. the main table, whose runs are not on this machine)."""
+    out = Path(out)
+    existing = out.read_text() if out.exists() else None
+    return write_text(out, render_document(out.parent, existing, out.parent))
+
+
+def _start(
+    out: str | Path, quick: bool, settings: Settings | None, train_root: str | Path | None, folder: str
+) -> tuple[Path, Path, Settings, Path]:
+    out = Path(out)
+    img_dir = out.parent / "img"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(train_root or ("outputs/results_quick/runs" if quick else "outputs/results")) / folder
+    return out, img_dir, settings or (QUICK if quick else FULL), root
+
+
+def _header(title: str, settings: Settings, dev: Any, command: str | None) -> dict[str, Any]:
+    return {
+        "title": title,
+        "mode": "quick" if settings.quick else "full",
+        "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": command,
+        "host": describe(dev),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "settings": dataclasses.asdict(settings),
+    }
+
+
+def _preset_epochs(preset: str) -> int | None:
+    try:
+        return int(compose([f"experiment={preset}"]).trainer.epochs)
+    except Exception as err:  # never fatal
+        log.warning("could not compose experiment=%s: %s", preset, err)
+        return None
+
+
+def kind_label(kind: str, config: dict[str, Any]) -> str:
+    """``denoising (masking, 0.3)``: the kind and its settings, from a run's config."""
+    ae = config.get("ae") or {"name": "plain"}
+    if kind == "denoising":
+        return f"denoising ({ae.get('noise')}, {ae.get('noise_level')})"
+    if kind == "sparse":
+        code = config["model"].get("code_activation")
+        if ae.get("penalty") == "kl":
+            return f"sparse (KL to {ae.get('target')}, weight {ae.get('weight')}, {code} code)"
+        return f"sparse ({ae.get('penalty')}, weight {ae.get('weight')}, {code} code)"
+    if kind == "contractive":
+        return f"contractive (weight {ae.get('weight')})"
+    if kind == "vae":
+        return f"VAE (β = {ae.get('beta')})"
+    return kind
+
+
+def run_kinds(
+    out: str | Path,
+    *,
+    networks: Sequence[str] = tuple(NETWORKS),
+    kinds: Sequence[str] = KINDS,
+    quick: bool = False,
+    settings: Settings | None = None,
+    train_root: str | Path | None = None,
+    data_root: str | Path | None = None,
+    device: str = "auto",
+    extra_overrides: Sequence[str] = (),
+    retrain: bool = False,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """The kinds table: train each of ``kinds`` on each of ``networks`` (``<train_root>/kinds/
+    <network>_<kind>``; a completed run there is reused), measure every run as the main table does
+    — the from-scratch transfer baseline once per network — and write ``results_kinds.json``,
+    ``img/results_kinds_<network>.png`` (the test digits, then a row per kind) and ``out``."""
+    started = time.perf_counter()
+    unknown = [n for n in networks if n not in NETWORKS] + [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(
+            f"unknown network(s)/kind(s) {', '.join(unknown)}; "
+            f"networks: {', '.join(NETWORKS)}; kinds: {', '.join(KINDS)}"
+        )
+    networks = [n for n in NETWORKS if n in networks]
+    kinds = [k for k in KINDS if k in kinds]
+    out, img_dir, settings, root = _start(out, quick, settings, train_root, "kinds")
+    dev = resolve_device(device)
+    data_root = data_root or os.environ.get("AELAB_DATA_DIR", "data")
+    with Timer(f"loading MNIST from {data_root}"):
+        data = EvalData.load(data_root, dev)
+    images = data.test_x[: settings.grid_images]
+
+    rows: list[dict[str, Any]] = []
+    scratch: dict[str, dict[str, Any]] = {}
+    figures: dict[str, dict[str, Any]] = {}
+    network_settings: dict[str, dict[str, Any]] = {}
+    for network in networks:
+        net = NETWORKS[network]
+        preset_epochs = _preset_epochs(net.preset)
+        network_settings[network] = {
+            "label": net.label,
+            "preset": net.preset,
+            "epochs": net.epochs,
+            "preset_epochs": preset_epochs,
+        }
+        grid_rows, grid_kinds = [images.cpu()], []
+        for i, kind in enumerate(kinds, 1):
+            name = kind_name(network, kind)
+            log.info("=== %s %d/%d: %s ===", network, i, len(kinds), name)
+            try:
+                overrides = kind_overrides(network, kind, quick, device, extra_overrides)
+                _, run_dir = train_method(name, root / name, overrides, retrain=retrain)
+                config = to_dict(load_run(run_dir).config)
+                row, model = run_row(
+                    name, kind_label(kind, config), run_dir, data, settings, img_dir, dev, "trained",
+                    epochs_preset=preset_epochs, grid=False,
+                )  # fmt: skip
+                encoder = code_encoder(model)
+                if network not in scratch:  # the architecture's baseline: once per network
+                    with Timer(f"[{network}] from-scratch transfer baseline (the architecture of {name})") as t:
+                        acc = scratch_transfer(encoder, row["code_dim"], data, settings, f"{network} scratch")
+                    scratch[network] = {"from": name, "accuracy": acc, "time_s": t.seconds}
+                row.update(code_metrics(encoder, row["code_dim"], data, settings, name, scratch[network]["accuracy"]))
+                row.update(network=network, kind=kind, overrides=overrides, network_label=net.label)
+                row["neg_elbo"] = (row.get("test") or {}).get("neg_elbo")
+                grid_rows.append(reconstructions(model, images))
+                grid_kinds.append(kind)
+                rows.append(row)
+            except Exception as err:  # one broken kind must not lose the others' hours of work
+                log.exception("[%s] failed", name)
+                rows.append(
+                    make_row(name, kind, "failed", CODE_DIM, network=network, kind=kind, network_label=net.label,
+                             error=f"{type(err).__name__}: {err}")
+                )  # fmt: skip
+        if grid_kinds:
+            path = save_image_rows(grid_rows, img_dir / f"results_kinds_{network}.png")
+            figures[network] = {"image": path.name, "kinds": grid_kinds, "label": net.label}
+
+    results = {
+        **_header("Autoencoder kinds on the same networks", settings, dev, command),
+        "table": "kinds",
+        "networks": networks,
+        "kinds": kinds,
+        "network_settings": network_settings,
+        "scratch": scratch,
+        "figures": figures,
+        "rows": rows,
+        "total_time_s": time.perf_counter() - started,
+    }
+    write_results(results, out, "kinds")
+    log.info("wrote %s and %s in %.0f s", out, out.parent / TABLE_FILES["kinds"], results["total_time_s"])
+    return results
+
+
+def run_pretraining(
+    out: str | Path,
+    *,
+    names: Sequence[str] = tuple(PRETRAINING),
+    quick: bool = False,
+    settings: Settings | None = None,
+    train_root: str | Path | None = None,
+    data_root: str | Path | None = None,
+    device: str = "auto",
+    extra_overrides: Sequence[str] = (),
+    retrain: bool = False,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """The pretraining table: the rows of :data:`PRETRAINING` trained here (``<train_root>/
+    pretraining/<row>``; a completed run there is reused), each with its test error, the per-layer
+    ‖∂E/∂W‖ at the start of end-to-end training (after any pretraining) and their first/last ratio,
+    its pretraining time and ``img/results_pretraining_<row>.png``; writes
+    ``results_pretraining.json`` and ``out``."""
+    started = time.perf_counter()
+    unknown = [n for n in names if n not in PRETRAINING]
+    if unknown:
+        raise ValueError(f"unknown row(s) {', '.join(unknown)}; choose from: {', '.join(PRETRAINING)}")
+    names = [n for n in PRETRAINING if n in names]
+    out, img_dir, settings, root = _start(out, quick, settings, train_root, "pretraining")
+    dev = resolve_device(device)
+    data_root = data_root or os.environ.get("AELAB_DATA_DIR", "data")
+    with Timer(f"loading MNIST from {data_root}"):
+        data = EvalData.load(data_root, dev)
+
+    rows: list[dict[str, Any]] = []
+    for i, name in enumerate(names, 1):
+        spec = PRETRAINING[name]
+        method = f"pretraining_{name}"
+        log.info("=== %d/%d: %s ===", i, len(names), method)
+        try:
+            overrides = pretrain_overrides(name, quick, device, extra_overrides)
+            metrics, run_dir = train_method(method, root / name, overrides, retrain=retrain)
+            config = to_dict(load_run(run_dir).config)
+            preset = next(o.split("=", 1)[1] for o in spec.overrides if o.startswith("experiment="))
+            row, _ = run_row(
+                method, spec.label, run_dir, data, settings, img_dir, dev, "trained",
+                epochs_preset=_preset_epochs(preset),
+            )  # fmt: skip
+            norms = metrics.get("grad_norms_init") or {}
+            stages = (metrics.get("pretrain") or {}).get("stages") or []
+            row.update(
+                name=name,
+                activation=config.get("activation"),
+                pretraining=config["pretrain"]["name"],
+                epochs_per_layer=config["pretrain"]["epochs_per_layer"] if stages else None,
+                pretrain_stages=[{"layer": s["layer"], "time_s": s["time_s"], "losses": s["losses"]} for s in stages],
+                pretrain_time_s=sum(float(s["time_s"]) for s in stages) if stages else None,
+                train_time_s=metrics.get("train_time_s"),
+                grad_norms_init=norms,
+                grad_ratio=first_last_ratio(norms),
+                overrides=overrides,
+            )
+            rows.append(row)
+        except Exception as err:  # one broken row must not lose the others
+            log.exception("[%s] failed", method)
+            error = f"{type(err).__name__}: {err}"
+            rows.append(make_row(method, spec.label, "failed", CODE_DIM, name=name, error=error))
+
+    results = {
+        **_header("Layer-wise pretraining and the gradient at the start of training", settings, dev, command),
+        "table": "pretraining",
+        "rows": rows,
+        "total_time_s": time.perf_counter() - started,
+    }
+    write_results(results, out, "pretraining")
+    log.info("wrote %s and %s in %.0f s", out, out.parent / TABLE_FILES["pretraining"], results["total_time_s"])
+    return results
+
+
+__all__ = [
+    "kind_label",
+    "parse_runs",
+    "run_kinds",
+    "run_pretraining",
+    "run_results",
+    "train_method",
+    "write_document",
+    "write_results",
+]
