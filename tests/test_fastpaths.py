@@ -23,6 +23,17 @@ def test_bf16_autocast_matches_fp32_within_2_percent(tiny_cfg, tmp_path):
     assert bf16 != fp32  # it really ran in another precision
 
 
+@pytest.mark.parametrize("kernel", ["primitive", "unfold"])
+def test_bf16_autocast_conv_matches_fp32_within_2_percent(tiny_cfg, tmp_path, kernel):
+    """The lecture conv under autocast: bf16 forward, the backward's products in bf16 against the
+    fp32 input and master weights (the primitive kernel once failed here with a dtype mismatch)."""
+    conv = ("model=conv", "depth=2", "model.channels=8", f"model.conv_kernel={kernel}", *FIT[:2], "loss=bce")
+    fp32 = _val(train(tiny_cfg(*conv), run_dir=tmp_path / "fp32"))
+    bf16 = _val(train(tiny_cfg(*conv, "trainer.precision=bf16"), run_dir=tmp_path / "bf16"))
+    assert bf16 == pytest.approx(fp32, rel=0.02)
+    assert bf16 != fp32
+
+
 def test_cuda_graphs_without_a_gpu_is_a_clear_config_error(tiny_cfg, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: the path is exercised by scripts/bench_train.py")

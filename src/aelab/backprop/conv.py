@@ -55,6 +55,7 @@ class ConvActFunction(torch.autograd.Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         ctx.act, ctx.stride, ctx.padding, ctx.has_bias = act, stride, padding, bias is not None
         ctx.shapes = (x.shape, weight.shape)
+        ctx.dtype = output.dtype  # what forward computed in (lower than x/W's under autocast)
         # As the dense layer: x for ∂E/∂W, W for ∂E/∂x, a for φ' — only what is asked for.
         ctx.save_for_backward(
             x if need_w else None,
@@ -69,9 +70,13 @@ class ConvActFunction(torch.autograd.Function):
         need_b = need_b and ctx.has_bias
         delta = ctx.act.delta(grad_out, a)  # δ = g ⊙ φ'(z)
         x_shape, w_shape = ctx.shapes
+        # Under autocast the forward ran in a lower precision than the saved fp32 input or master
+        # weights: the primitive (not autocast-aware) wants all three in that precision, as forward had.
+        dtype = ctx.dtype
+        delta = delta.to(dtype)
         # The primitive reads only the shape of what it does not differentiate against.
-        x = x if x is not None else delta.new_empty(1).expand(x_shape)
-        weight = weight if weight is not None else delta.new_empty(1).expand(w_shape)
+        x = x.to(dtype) if x is not None else delta.new_empty(1).expand(x_shape)
+        weight = weight.to(dtype) if weight is not None else delta.new_empty(1).expand(w_shape)
         # ∂E/∂x = δW folded onto the pixels, ∂E/∂W = Σ δ·patchᵀ, ∂E/∂b = Σ δ
         grad_x, grad_w, grad_b = torch.ops.aten.convolution_backward(
             delta,
