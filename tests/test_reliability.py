@@ -589,3 +589,37 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, mnist_root):
         err = proc.communicate(timeout=120)[1]
         assert proc.returncode == 130 and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_a_conv_run_saved_before_conv_kernel_is_the_unfold_run_it_was(tiny_cfg, tmp_path):
+    """A conv run recorded before model.conv_kernel existed computed its convolutions by unfolding:
+    load_run builds it so, skip_done skips it when asked for unfold and refuses it for primitive,
+    and resume continues it with unfold."""
+    import yaml
+
+    from aelab.errors import ConfigError
+    from aelab.files import write_verified
+    from aelab.runs import load_run
+    from aelab.training.checkpoint import serialize
+
+    base = ("model=conv", "depth=1", "trainer.epochs=1")
+    run = tmp_path / "old"
+    assert train(tiny_cfg(*base, "model.conv_kernel=unfold"), run_dir=run)["status"] == "completed"
+    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)  # as written before the key
+    del ckpt["config"]["model"]["conv_kernel"]
+    ckpt["record"]["status"] = "interrupted"
+    write_verified(run / "checkpoints" / "last.pt", serialize(ckpt))
+    (run / "checkpoints" / "best.pt").unlink()
+    saved = yaml.safe_load((run / ".hydra" / "config.yaml").read_text())
+    del saved["model"]["conv_kernel"]
+    (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(saved))
+
+    loaded = load_run(run)
+    assert loaded.config.model.conv_kernel == "unfold"
+    assert {layer.kernel for _, layer in loaded.model.layers() if hasattr(layer, "kernel")} == {"unfold"}
+    with pytest.raises(RunDirError, match=r"model\.conv_kernel: 'unfold' there vs 'primitive' now"):
+        train(tiny_cfg(*base, "skip_done=true"), run_dir=run)
+    with pytest.raises(ConfigError, match=r"model\.conv_kernel: checkpoint 'unfold' vs now 'primitive'"):
+        train(tiny_cfg(*base, f"resume={run}"))
+    resumed = train(tiny_cfg(*base, "model.conv_kernel=unfold", "skip_done=true"), run_dir=run)
+    assert resumed["status"] == "completed" and resumed["hparams"]["model"]["conv_kernel"] == "unfold"

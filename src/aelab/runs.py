@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from aelab.config import Config, fingerprint, to_config
+from aelab.config import Config, fingerprint, to_config, upgrade_saved
 from aelab.data import load
 from aelab.errors import CorruptFileError, RunDirError
 from aelab.files import sha256_file, write_json
@@ -67,10 +67,10 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
         raise RunDirError(f"{run.path} has no best weights yet (no checkpoints/best.pt: no epoch finished)")
     if not isinstance(saved.get("config"), dict) or not isinstance(state, dict):
         raise CorruptFileError(f"{run.path}: the checkpoint holds no config or weights")
-    config = to_config(saved["config"])
+    values = upgrade_saved(saved["config"])  # a run from before a key existed: the value it ran with
+    config = to_config(values)
     model = build_model(config.model, ae=config.ae).to(device)
     model.load_state_dict(state)
-    values = saved["config"]
     record = (last or {}).get("record") or {}
     metrics = {**record, "hparams": values, "config_fingerprint": fingerprint(values)}
     return Run(run.path, model.eval(), config, metrics, which)

@@ -103,6 +103,17 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
     return cls(**values)
 
 
+def upgrade_saved(values: dict[str, Any]) -> dict[str, Any]:
+    """A config recorded by a run (checkpoint, .hydra/config.yaml, metrics.json) with the keys added
+    since filled in at the value that run trained with, so resuming, skip_done and load_run see what
+    it was. Only for saved configs: a new config gets the keys' defaults. Returns a new dict."""
+    values = json.loads(json.dumps(values))
+    model = values.get("model")
+    if isinstance(model, dict) and model.get("family") == "conv" and "conv_kernel" not in model:
+        model["conv_kernel"] = "unfold"  # saved before the key existed: unfold was the only kernel
+    return values
+
+
 def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
     """The typed config, from a composed DictConfig (resolved here) or a plain dict (e.g. one saved in a
     checkpoint: its strings are taken literally, never interpolated)."""
@@ -114,9 +125,6 @@ def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
             raise ConfigError(f"{key + ': ' if key else ''}{str(err).splitlines()[0]}") from None
     else:
         values = json.loads(json.dumps(cfg))  # a deep copy of plain values
-        model = values.get("model") if isinstance(values, dict) else None
-        if isinstance(model, dict) and model.get("family") == "conv" and "conv_kernel" not in model:
-            model["conv_kernel"] = "unfold"  # saved before the key existed: unfold was the only kernel
     if not isinstance(values, dict):
         raise ConfigError("the config must be a mapping")
     values = dict(values)
@@ -287,4 +295,5 @@ __all__ = [
     "to_config",
     "to_dict",
     "training_bytes",
+    "upgrade_saved",
 ]

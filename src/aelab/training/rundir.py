@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aelab.config import differences
+from aelab.config import differences, upgrade_saved
 from aelab.errors import AelabError, CorruptFileError, RunDirError
 from aelab.files import FILE_MODE, os_error, read_json, recorded_hashes, sha256_file
 from aelab.training.checkpoint import load_checkpoint
@@ -166,16 +166,18 @@ def read_config(run: RunDir) -> dict[str, Any]:
 
 
 def _read_run(run: RunDir) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(verified last.pt or None, the run's config or None) of a directory that holds a run."""
+    """(verified last.pt or None, the run's config or None) of a directory that holds a run; the
+    config with the keys added since it was recorded at the values it ran with (upgrade_saved)."""
+    checkpoint, saved = None, None
     if run.last.exists() or run.last.is_symlink():
         checkpoint = load_checkpoint(run.last)
-        return checkpoint, checkpoint.get("config")
-    if run.config.exists():
-        return None, read_config(run)
-    if run.metrics.exists():
+        saved = checkpoint.get("config")
+    elif run.config.exists():
+        saved = read_config(run)
+    elif run.metrics.exists():
         metrics = read_json(run.metrics)
-        return None, metrics.get("hparams") if isinstance(metrics, dict) else None
-    return None, None
+        saved = metrics.get("hparams") if isinstance(metrics, dict) else None
+    return checkpoint, upgrade_saved(saved) if isinstance(saved, dict) else saved
 
 
 def _check_best(run: RunDir) -> None:
@@ -210,9 +212,9 @@ def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool
         checkpoint, saved = _read_run(run)
         if checkpoint is not None:
             if (checkpoint.get("record") or {}).get("status") == "completed":
-                return Plan("complete", run_dir, checkpoint, checkpoint.get("config"))
+                return Plan("complete", run_dir, checkpoint, saved)
             _check_best(run)
-            return Plan("resume", run_dir, checkpoint, checkpoint.get("config"))
+            return Plan("resume", run_dir, checkpoint, saved)
         if saved is not None and run.config.exists():
             return Plan(
                 "restart",
