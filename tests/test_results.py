@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -473,3 +474,71 @@ def test_quick_table_script_end_to_end(tmp_path, mnist_root, table):
     md = out.read_text()
     assert "failed" not in md and "Quick smoke run" in md
     assert len(results["rows"]) == (len(NETWORKS) * len(KINDS) if table == "kinds" else len(PRETRAINING))
+
+
+def test_a_table_keeps_its_other_rows_stops_on_an_interruption_and_refuses_a_corrupt_file(
+    tmp_path, mnist_root, monkeypatch
+):
+    """Measuring some rows of a table keeps the others (and a row that fails now keeps its earlier
+    measurement); an interrupted training stops the whole table with the rows so far written; a
+    table file that cannot be read is refused before anything is trained, and left as it was."""
+    import aelab.reports.results.run as run_module
+    from aelab.errors import CorruptFileError
+    from aelab.reports.results.run import TableInterrupted
+
+    out = tmp_path / "RESULTS.md"
+    path = tmp_path / "results_pretraining.json"
+    common = {
+        "quick": True,
+        "settings": TINY_SETTINGS,
+        "train_root": tmp_path / "runs",
+        "data_root": mnist_root,
+        "device": "cpu",
+        "extra_overrides": TINY_TRAIN,
+    }
+
+    def rows():
+        return {r["name"]: r for r in json.loads(path.read_text())["rows"]}
+
+    first = run_pretraining(out, names=["sigmoid", "relu"], command="first", **common)
+    assert [r["name"] for r in first["rows"]] == ["sigmoid", "relu"] and first["failed"] == []
+    before = rows()
+
+    second = run_pretraining(out, names=["sigmoid_layerwise"], command="second", **common)
+    assert [r["name"] for r in second["rows"]] == ["sigmoid", "sigmoid_layerwise", "relu"]
+    after = rows()
+    assert after["sigmoid"] == before["sigmoid"] and after["relu"] == before["relu"]  # kept as they were
+    assert "Kept from" in out.read_text() and "(`first`): pretraining_sigmoid, pretraining_relu" in out.read_text()
+
+    real_row = run_module.run_row
+
+    def broken(method, *args, **kwargs):
+        if method == "pretraining_relu":
+            raise RuntimeError("measurement broke")
+        return real_row(method, *args, **kwargs)
+
+    monkeypatch.setattr(run_module, "run_row", broken)
+    third = run_pretraining(out, names=["relu"], command="third", **common)
+    assert third["failed"] == ["pretraining_relu"] and rows()["relu"] == before["relu"]  # the good row stays
+    monkeypatch.setattr(run_module, "run_row", real_row)
+
+    real_train = run_module.train
+
+    def interrupted(cfg, run_dir):
+        if Path(run_dir).name == "relu":
+            return {"status": "interrupted", "error": None}
+        return real_train(cfg, run_dir)
+
+    monkeypatch.setattr(run_module, "train", interrupted)
+    with pytest.raises(TableInterrupted, match=r"training pretraining_relu was interrupted"):
+        run_pretraining(out, names=["sigmoid", "relu"], command="fourth", **common)
+    kept = rows()
+    assert kept["sigmoid"]["measured"]["command"] == "fourth"  # written before relu began
+    assert kept["relu"] == before["relu"] and kept["sigmoid_layerwise"] == after["sigmoid_layerwise"]
+
+    path.write_text("{ not json")
+    trained = []
+    monkeypatch.setattr(run_module, "train", lambda cfg, run_dir: trained.append(run_dir))
+    with pytest.raises(CorruptFileError, match=r"results_pretraining\.json cannot be read"):
+        run_pretraining(out, names=["relu"], command="fifth", **common)
+    assert trained == [] and path.read_text() == "{ not json"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from aelab.errors import AelabError
 from aelab.reports.results import AE_METHODS, METHODS, parse_runs, run_results
+from aelab.reports.results.cli import positive_int
+from aelab.reports.results.run import TableInterrupted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default $AELAB_DATA_DIR)")
     parser.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=None,
         help="torch CPU threads (default: torch's; --quick: 1, much faster on a busy CPU)",
     )
@@ -107,10 +109,16 @@ def main(argv: list[str] | None = None) -> int:
             hardware=hardware,
             command=shlex.join(["python", "scripts/results.py", *(sys.argv[1:] if argv is None else argv)]),
         )
+    except TableInterrupted as err:
+        print(f"Interrupted: {err}", file=sys.stderr)
+        return 130
     except (ValueError, AelabError) as err:
         print(f"Error: {err}", file=sys.stderr)
         return 2
-    failed = [r["method"] for r in results["rows"] if r.get("error")]
+    except KeyboardInterrupt:  # a second Ctrl-C: the rows written so far stay
+        print("Interrupted (the rows measured so far are written)", file=sys.stderr)
+        return 130
+    failed = results["failed"]
     print(f"results: {out}\n         {out.parent / 'results.json'}")
     if failed:
         print(f"failed: {', '.join(failed)} (see the log above and the table)", file=sys.stderr)

@@ -23,8 +23,20 @@ import sys
 from pathlib import Path
 
 from aelab.errors import AelabError
+from aelab.reports.results.run import TableInterrupted
 
 TABLES = ("main", "kinds", "pretraining")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (--threads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--retrain", action="store_true", help="train again even if a completed run exists")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw (default $AELAB_DATA_DIR)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's; --quick: 1)")
+    parser.add_argument(
+        "--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's; --quick: 1)"
+    )
     return parser
 
 
@@ -105,10 +119,16 @@ def main(argv: list[str] | None = None) -> int:
             results = run_kinds(out, networks=args.networks, kinds=args.kinds, **common)
         else:
             results = run_pretraining(out, names=args.rows, **common)
+    except TableInterrupted as err:
+        print(f"Interrupted: {err}", file=sys.stderr)
+        return 130
     except (ValueError, AelabError) as err:
         print(f"Error: {err}", file=sys.stderr)
         return 2
-    failed = [r["method"] for r in results["rows"] if r.get("error")]
+    except KeyboardInterrupt:  # a second Ctrl-C: the rows written so far stay
+        print("Interrupted (the rows measured so far are written)", file=sys.stderr)
+        return 130
+    failed = results["failed"]
     print(f"results: {out}\n         {out.parent / ('results_' + args.table + '.json')}")
     if failed:
         print(f"failed: {', '.join(failed)} (see the log above and the table)", file=sys.stderr)
@@ -116,4 +136,4 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["main"]
+__all__ = ["main", "positive_int"]

@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from aelab.errors import CorruptFileError
 from aelab.reports.render import Bullets, Image, Para, Section, Table
 from aelab.reports.render import render_markdown as render_sections
 from aelab.reports.results.methods import METHODS
@@ -113,14 +114,7 @@ def table_section(results: dict[str, Any]) -> Section:
                 "transfer. The numbers check the pipeline, not the methods."
             )
         )
-    threads = f", torch threads: {results['torch_threads']}" if results.get("torch_threads") else ""
-    blocks.append(
-        Para(
-            f"Generated {results['created']} by `{results.get('command') or 'aelab.reports.results'}` "
-            f"(torch {results['torch']}, measured on {results['host']}{threads}, "
-            f"{fmt_duration(results['total_time_s'])} in all)."
-        )
-    )
+    blocks.append(Para(_generated_line(results)))
     blocks.append(Table(head, cells, [False] + [True] * (len(head) - 2) + [False]))
     blocks += [Para(note) for note in footnotes]
     missing = [m for m in METHODS if m not in results.get("methods", METHODS)]
@@ -217,6 +211,24 @@ def render_markdown(results: dict[str, Any], base: Path = Path(".")) -> str:
     return render_sections(results["title"], [s for s in sections if s is not None], base)
 
 
+def _generated_line(results: dict[str, Any]) -> str:
+    """ "Generated <when> by `command` (…)", and the earlier commands whose rows the table kept."""
+    threads = f", torch threads: {results['torch_threads']}" if results.get("torch_threads") else ""
+    line = (
+        f"Generated {results['created']} by `{results.get('command') or 'aelab.reports.results'}` "
+        f"(torch {results['torch']}, measured on {results['host']}{threads}, "
+        f"{fmt_duration(results['total_time_s'])} in all)."
+    )
+    earlier: dict[tuple[str, str], list[str]] = {}
+    for r in results["rows"]:
+        measured = r.get("measured") or {}
+        if measured and measured.get("created") != results["created"]:
+            earlier.setdefault((measured.get("created") or "?", measured.get("command") or "?"), []).append(r["method"])
+    for (created, command), methods in sorted(earlier.items()):
+        line += f" Kept from {created} (`{command}`): {', '.join(methods)}."
+    return line
+
+
 def _generated(results: dict[str, Any]) -> list[Any]:
     """The "Generated … by `command`" line (after a quick-run warning)."""
     blocks: list[Any] = []
@@ -227,14 +239,7 @@ def _generated(results: dict[str, Any]) -> list[Any]:
                 "check the pipeline, not the methods."
             )
         )
-    threads = f", torch threads: {results['torch_threads']}" if results.get("torch_threads") else ""
-    blocks.append(
-        Para(
-            f"Generated {results['created']} by `{results.get('command') or 'aelab.reports.results'}` "
-            f"(torch {results['torch']}, measured on {results['host']}{threads}, "
-            f"{fmt_duration(results['total_time_s'])} in all)."
-        )
-    )
+    blocks.append(Para(_generated_line(results)))
     return blocks
 
 
@@ -512,7 +517,15 @@ def split_document(text: str) -> dict[str, str]:
 
 def _load(folder: Path, table: str) -> dict[str, Any] | None:
     path = folder / TABLE_FILES[table]
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CorruptFileError(f"{path} cannot be read ({type(err).__name__}: {err})") from None
+    if not isinstance(results, dict) or not isinstance(results.get("rows"), list):
+        raise CorruptFileError(f"{path} does not hold a results table (no list of rows)")
+    return results
 
 
 def render_document(folder: Path, existing: str | None = None, base: Path | None = None) -> str:
@@ -525,16 +538,27 @@ def render_document(folder: Path, existing: str | None = None, base: Path | None
     parts: list[str] = []
     main = _load(folder, "main")
     if main is not None:
-        parts.append(render_markdown(main, base).rstrip())
+        parts.append(_rendered(folder, "main", lambda: render_markdown(main, base)))
     else:
         parts.append(old.get("main") or f"# {MAIN_TITLE}")
     for table, render in (("kinds", kinds_sections), ("pretraining", pretraining_sections)):
         results = _load(folder, table)
         if results is not None:
-            parts.append(_sections_md(render(results, base / "img"), base).rstrip())
+            parts.append(_rendered(folder, table, lambda r=render, t=results: _sections_md(r(t, base / "img"), base)))
         elif table in old:
             parts.append(old[table])
     return "\n\n".join(parts) + "\n"
+
+
+def _rendered(folder: Path, table: str, render: Any) -> str:
+    """``render()``, with a table file of another shape (an older aelab's, edited) as one error."""
+    try:
+        return str(render()).rstrip()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise CorruptFileError(
+            f"{folder / TABLE_FILES[table]} does not hold the table this aelab writes "
+            f"({type(err).__name__}: {err}); measure it again or restore it"
+        ) from None
 
 
 __all__ = [

@@ -12,26 +12,32 @@ RESULTS.md, a JSON file per table and img/results_*.png (the same first 16 test 
   without and with layer-wise pretraining and the ReLU net (``<train_root>/pretraining/<row>``).
 
 RESULTS.md is the three tables' sections, each rendered from its JSON file beside it
-(:func:`write_document`): producing one table never drops or changes another's.
+(:func:`write_document`): producing one table never drops or changes another's. Within a table, the
+rows measured now replace those of the same method in its JSON file; the others (not selected, or
+failed now) are kept as they were, and the file is rewritten after every row, so an interruption or
+a crash loses at most the row in progress. Ctrl-C (or SIGTERM) stops the table, not just one run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from aelab.config import compose, to_dict
+from aelab.config import compose, to_config, to_dict
+from aelab.errors import AelabError, CorruptFileError
 from aelab.files import write_json, write_text
 from aelab.gradflow import first_last_ratio
 from aelab.hardware import describe, resolve_device
+from aelab.models import build_model
 from aelab.reports.results.measure import (
     FULL,
     QUICK,
@@ -70,6 +76,82 @@ from aelab.training import train
 log = logging.getLogger("aelab.results")
 
 
+class TableInterrupted(AelabError):
+    """A training of the table was stopped (Ctrl-C, SIGTERM): the table stops with it."""
+
+
+def read_table(out: str | Path, table: str) -> dict[str, Any] | None:
+    """``table``'s JSON file beside ``out`` (None if there is none). One that cannot be read is an
+    error before anything is trained: its rows are never overwritten by a partial table."""
+    path = Path(out).parent / TABLE_FILES[table]
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+            raise ValueError("no list of rows")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CorruptFileError(
+            f"{path} cannot be read ({type(err).__name__}: {err}); move it away (or repair it) to measure "
+            "this table again"
+        ) from None
+    return data
+
+
+class _Table:
+    """A table's rows as they are measured, merged with the rows of its JSON file already there
+    (kept where nothing new, or only a failure, was measured for their method) and written, JSON
+    then markdown, after every row."""
+
+    def __init__(
+        self, out: Path, table: str, header: dict[str, Any], key: Callable[[dict[str, Any]], Any], order: list[Any]
+    ) -> None:
+        self.out, self.table, self.header, self.key, self.order = out, table, header, key, order
+        self.previous = read_table(out, table)
+        self.started = time.perf_counter()
+        self.now: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        row["measured"] = {"created": self.header["created"], "command": self.header["command"]}
+        self.now.append(row)
+
+    @property
+    def failed(self) -> list[str]:
+        return [r["method"] for r in self.now if r.get("error")]
+
+    def rows(self) -> list[dict[str, Any]]:
+        old = {self.key(r): r for r in (self.previous or {}).get("rows", []) if r.get("source") != "published"}
+        new = {self.key(r): r for r in self.now}
+        merged = []
+        for k in [*self.order, *[k for k in old if k not in self.order]]:
+            row = new.get(k)
+            if row is None or (row.get("error") and k in old and not old[k].get("error")):
+                if row is not None:
+                    log.warning("[%s] failed now: the table keeps its earlier measurement", row["method"])
+                row = old.get(k)
+            if row is not None:
+                merged.append(row)
+        return merged
+
+    def previous_field(self, name: str) -> Any:
+        return (self.previous or {}).get(name)
+
+    def write(self, tail: Sequence[dict[str, Any]] = (), **fields: Any) -> dict[str, Any]:
+        rows = self.rows() + list(tail)
+        if self.table == "main":
+            fields["checks"] = checks(rows)
+        results = {
+            **self.header,
+            "table": self.table,
+            **fields,
+            "rows": rows,
+            "failed": self.failed,
+            "total_time_s": time.perf_counter() - self.started,
+        }
+        write_results(results, self.out, self.table)
+        return results
+
+
 def train_method(
     method: str, run_dir: str | Path, overrides: Sequence[str], retrain: bool = False
 ) -> tuple[dict[str, Any], Path]:
@@ -87,6 +169,11 @@ def train_method(
         " ".join(overrides),
     )
     metrics = train(cfg, run_dir)
+    if metrics["status"] == "interrupted":
+        raise TableInterrupted(
+            f"training {method} was interrupted; its run in {run_dir} is kept and resumes when the table is "
+            "run again (the rows measured so far are written)"
+        )
     if metrics["status"] != "completed":
         raise RuntimeError(f"training {method} {metrics['status']}: {metrics.get('error')}")
     return metrics, run_dir
@@ -125,7 +212,6 @@ def run_results(
 ) -> dict[str, Any]:
     """Measure ``methods`` (trained here, or collected from ``runs``), write ``out`` (markdown),
     ``results.json`` and ``img/results_<method>.png`` beside it; return the results dict."""
-    started = time.perf_counter()
     out = Path(out)
     img_dir = out.parent / "img"
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -138,19 +224,25 @@ def run_results(
     train_root = Path(train_root or ("outputs/results_quick/runs" if quick else "outputs/results"))
     dev = resolve_device(device)
     data_root = data_root or os.environ.get("AELAB_DATA_DIR", "data")
+    table = _Table(
+        out,
+        "main",
+        _header("30-d codes of MNIST: reconstruction, linear probe, retrieval and transfer", settings, dev, command),
+        key=lambda r: r["method"],
+        order=list(METHODS),
+    )
     with Timer(f"loading MNIST from {data_root}"):
         data = EvalData.load(data_root, dev)
 
-    rows: list[dict[str, Any]] = []
     for i, method in enumerate(selected, 1):
         log.info("=== %d/%d: %s ===", i, len(selected), method)
         try:
             if method == "pca":
-                rows.append(pca_row(data, settings, img_dir, dev))
+                table.add(pca_row(data, settings, img_dir, dev))
             elif method == "pixels":
-                rows.append(pixels_row(data, settings, dev))
+                table.add(pixels_row(data, settings, dev))
             elif method in runs:
-                rows.append(
+                table.add(
                     autoencoder_row(
                         method, runs[method], data, settings, img_dir, dev, "collected", (hardware or {}).get(method)
                     )
@@ -169,28 +261,15 @@ def run_results(
                     (hardware or {}).get(method) or describe(dev),
                 )
                 row["overrides"] = overrides
-                rows.append(row)
+                table.add(row)
+        except TableInterrupted:
+            raise
         except Exception as err:  # one broken method must not lose the others' hours of work
             log.exception("[%s] failed", method)
             label = AE_METHODS[method].label if method in AE_METHODS else method
-            rows.append(make_row(method, label, "failed", CODE_DIM, error=f"{type(err).__name__}: {err}"))
-    rows += published_rows()
-
-    results = {
-        "title": "30-d codes of MNIST: reconstruction, linear probe, retrieval and transfer",
-        "mode": "quick" if settings.quick else "full",
-        "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": command,
-        "host": describe(dev),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "settings": dataclasses.asdict(settings),
-        "methods": selected,
-        "rows": rows,
-        "total_time_s": time.perf_counter() - started,
-    }
-    results["checks"] = checks(rows)
-    write_results(results, out)
+            table.add(make_row(method, label, "failed", CODE_DIM, error=f"{type(err).__name__}: {err}"))
+        table.write(published_rows(), methods=selected)
+    results = table.write(published_rows(), methods=selected)
     log.info("wrote %s and %s in %.0f s", out, out.parent / "results.json", results["total_time_s"])
     return results
 
@@ -278,7 +357,6 @@ def run_kinds(
     <network>_<kind>``; a completed run there is reused), measure every run as the main table does
     — the from-scratch transfer baseline once per network — and write ``results_kinds.json``,
     ``img/results_kinds_<network>.png`` (the test digits, then a row per kind) and ``out``."""
-    started = time.perf_counter()
     unknown = [n for n in networks if n not in NETWORKS] + [k for k in kinds if k not in KINDS]
     if unknown:
         raise ValueError(
@@ -289,15 +367,30 @@ def run_kinds(
     kinds = [k for k in KINDS if k in kinds]
     out, img_dir, settings, root = _start(out, quick, settings, train_root, "kinds")
     dev = resolve_device(device)
+    table = _Table(
+        out,
+        "kinds",
+        _header("Autoencoder kinds on the same networks", settings, dev, command),
+        key=lambda r: (r.get("network"), r.get("kind")),
+        order=[(n, k) for n in NETWORKS for k in KINDS],
+    )
     data_root = data_root or os.environ.get("AELAB_DATA_DIR", "data")
     with Timer(f"loading MNIST from {data_root}"):
         data = EvalData.load(data_root, dev)
-    images = data.test_x[: settings.grid_images]
 
-    rows: list[dict[str, Any]] = []
-    scratch: dict[str, dict[str, Any]] = {}
-    figures: dict[str, dict[str, Any]] = {}
-    network_settings: dict[str, dict[str, Any]] = {}
+    scratch: dict[str, dict[str, Any]] = dict(table.previous_field("scratch") or {})
+    figures: dict[str, dict[str, Any]] = dict(table.previous_field("figures") or {})
+    network_settings: dict[str, dict[str, Any]] = dict(table.previous_field("network_settings") or {})
+
+    def write() -> dict[str, Any]:
+        return table.write(
+            networks=[n for n in NETWORKS if n in network_settings],
+            kinds=list(KINDS),
+            network_settings=network_settings,
+            scratch=scratch,
+            figures=figures,
+        )
+
     for network in networks:
         net = NETWORKS[network]
         preset_epochs = _preset_epochs(net.preset)
@@ -307,7 +400,14 @@ def run_kinds(
             "epochs": net.epochs,
             "preset_epochs": preset_epochs,
         }
-        grid_rows, grid_kinds = [images.cpu()], []
+        # The from-scratch baseline belongs to the architecture: the plain kind's, freshly built
+        # (its weights are re-initialised anyway), whichever kinds are measured now.
+        name = kind_name(network, "plain")
+        plain = to_config(compose(kind_overrides(network, "plain", quick, device, extra_overrides)))
+        encoder = code_encoder(build_model(plain.model, ae=plain.ae))
+        with Timer(f"[{network}] from-scratch transfer baseline (the architecture of {name})") as t:
+            acc = scratch_transfer(encoder, plain.model.code_dim, data, settings, f"{network} scratch")
+        scratch[network] = {"from": name, "accuracy": acc, "time_s": t.seconds}
         for i, kind in enumerate(kinds, 1):
             name = kind_name(network, kind)
             log.info("=== %s %d/%d: %s ===", network, i, len(kinds), name)
@@ -320,40 +420,46 @@ def run_kinds(
                     epochs_preset=preset_epochs, grid=False,
                 )  # fmt: skip
                 encoder = code_encoder(model)
-                if network not in scratch:  # the architecture's baseline: once per network
-                    with Timer(f"[{network}] from-scratch transfer baseline (the architecture of {name})") as t:
-                        acc = scratch_transfer(encoder, row["code_dim"], data, settings, f"{network} scratch")
-                    scratch[network] = {"from": name, "accuracy": acc, "time_s": t.seconds}
                 row.update(code_metrics(encoder, row["code_dim"], data, settings, name, scratch[network]["accuracy"]))
                 row.update(network=network, kind=kind, overrides=overrides, network_label=net.label)
                 row["neg_elbo"] = (row.get("test") or {}).get("neg_elbo")
-                grid_rows.append(reconstructions(model, images))
-                grid_kinds.append(kind)
-                rows.append(row)
+                table.add(row)
+            except TableInterrupted:
+                raise
             except Exception as err:  # one broken kind must not lose the others' hours of work
                 log.exception("[%s] failed", name)
-                rows.append(
+                table.add(
                     make_row(name, kind, "failed", CODE_DIM, network=network, kind=kind, network_label=net.label,
                              error=f"{type(err).__name__}: {err}")
                 )  # fmt: skip
-        if grid_kinds:
-            path = save_image_rows(grid_rows, img_dir / f"results_kinds_{network}.png")
-            figures[network] = {"image": path.name, "kinds": grid_kinds, "label": net.label}
-
-    results = {
-        **_header("Autoencoder kinds on the same networks", settings, dev, command),
-        "table": "kinds",
-        "networks": networks,
-        "kinds": kinds,
-        "network_settings": network_settings,
-        "scratch": scratch,
-        "figures": figures,
-        "rows": rows,
-        "total_time_s": time.perf_counter() - started,
-    }
-    write_results(results, out, "kinds")
+            write()
+        if figure := _kinds_figure(network, table.rows(), img_dir, data.test_x[: settings.grid_images], net.label):
+            figures[network] = figure
+    results = write()
     log.info("wrote %s and %s in %.0f s", out, out.parent / TABLE_FILES["kinds"], results["total_time_s"])
     return results
+
+
+def _kinds_figure(
+    network: str, rows: list[dict[str, Any]], img_dir: Path, images: torch.Tensor, label: str
+) -> dict[str, Any] | None:
+    """``img/results_kinds_<network>.png``: the test digits, then the reconstructions of each kind
+    the table holds for ``network`` (runs measured earlier included, reloaded from their directory)."""
+    grid_rows, grid_kinds = [images.cpu()], []
+    for row in rows:
+        if row.get("network") != network or row.get("error") or not row.get("run_dir"):
+            continue
+        try:
+            model = load_run(row["run_dir"], device=images.device).model
+        except AelabError as err:
+            log.warning("[%s] not in the figure: %s", row["method"], err)
+            continue
+        grid_rows.append(reconstructions(model, images))
+        grid_kinds.append(row["kind"])
+    if not grid_kinds:
+        return None
+    path = save_image_rows(grid_rows, img_dir / f"results_kinds_{network}.png")
+    return {"image": path.name, "kinds": grid_kinds, "label": label}
 
 
 def run_pretraining(
@@ -374,18 +480,23 @@ def run_pretraining(
     ‖∂E/∂W‖ at the start of end-to-end training (after any pretraining) and their first/last ratio,
     its pretraining time and ``img/results_pretraining_<row>.png``; writes
     ``results_pretraining.json`` and ``out``."""
-    started = time.perf_counter()
     unknown = [n for n in names if n not in PRETRAINING]
     if unknown:
         raise ValueError(f"unknown row(s) {', '.join(unknown)}; choose from: {', '.join(PRETRAINING)}")
     names = [n for n in PRETRAINING if n in names]
     out, img_dir, settings, root = _start(out, quick, settings, train_root, "pretraining")
     dev = resolve_device(device)
+    table = _Table(
+        out,
+        "pretraining",
+        _header("Layer-wise pretraining and the gradient at the start of training", settings, dev, command),
+        key=lambda r: r.get("name"),
+        order=list(PRETRAINING),
+    )
     data_root = data_root or os.environ.get("AELAB_DATA_DIR", "data")
     with Timer(f"loading MNIST from {data_root}"):
         data = EvalData.load(data_root, dev)
 
-    rows: list[dict[str, Any]] = []
     for i, name in enumerate(names, 1):
         spec = PRETRAINING[name]
         method = f"pretraining_{name}"
@@ -413,26 +524,24 @@ def run_pretraining(
                 grad_ratio=first_last_ratio(norms),
                 overrides=overrides,
             )
-            rows.append(row)
+            table.add(row)
+        except TableInterrupted:
+            raise
         except Exception as err:  # one broken row must not lose the others
             log.exception("[%s] failed", method)
             error = f"{type(err).__name__}: {err}"
-            rows.append(make_row(method, spec.label, "failed", CODE_DIM, name=name, error=error))
-
-    results = {
-        **_header("Layer-wise pretraining and the gradient at the start of training", settings, dev, command),
-        "table": "pretraining",
-        "rows": rows,
-        "total_time_s": time.perf_counter() - started,
-    }
-    write_results(results, out, "pretraining")
+            table.add(make_row(method, spec.label, "failed", CODE_DIM, name=name, error=error))
+        table.write()
+    results = table.write()
     log.info("wrote %s and %s in %.0f s", out, out.parent / TABLE_FILES["pretraining"], results["total_time_s"])
     return results
 
 
 __all__ = [
+    "TableInterrupted",
     "kind_label",
     "parse_runs",
+    "read_table",
     "run_kinds",
     "run_pretraining",
     "run_results",
