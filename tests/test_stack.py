@@ -128,3 +128,41 @@ def test_training_mode_frees_inner_outputs_and_refuses_a_second_backward():
     loss.backward(retain_graph=True)
     loss.backward()  # eval mode keeps the saved outputs: twice the gradient
     assert all(torch.equal(p.grad, 2 * g) for p, g in zip(seq.parameters(), first))
+
+
+def test_backward_hooks_on_a_layer_see_it_alone():
+    layers = _layers([6, 5, 4], "relu", torch.float32)
+    seq = LectureSequential(*layers)
+    x = torch.rand(3, 6, requires_grad=True)
+    fired = []
+    handles = [
+        layers[0].register_full_backward_pre_hook(lambda m, g: fired.append("pre")),
+        layers[0].register_full_backward_hook(lambda m, gi, go: fired.append("full")),
+    ]
+    out = seq(x)
+    assert "StackActFunctionBackward" not in _graph(out)
+    out.sum().backward()
+    assert sorted(fired) == ["full", "pre"]
+    for handle in handles:
+        handle.remove()
+    assert "StackActFunctionBackward" in _graph(seq(x))
+
+
+def test_release_hands_out_only_the_last_output():
+    layers = _layers([6, 5, 5, 4], "sigmoid", torch.float32)
+    x = torch.rand(3, 6)
+    kept = stack_act(x, layers)
+    released = stack_act(x, layers, release=True)
+    assert len(kept) == 3 and len(released) == 1 and torch.equal(released[0], kept[-1])
+    released[0].sum().backward()  # frees the inner outputs, which nobody outside holds
+
+
+def test_a_fused_stack_gives_the_one_line_input_errors():
+    layers = _layers([6, 5, 4], "relu", torch.float32)
+    seq = LectureSequential(*layers)
+    with pytest.raises(ValueError, match=r"x, weight and bias must share one dtype"):
+        seq(torch.rand(3, 6, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, 6\)"):
+        seq(torch.rand(4, 12))  # would reshape silently into 8 rows of 6
+    with pytest.raises(ValueError, match=r"a stack's layers must chain: 5 outputs feed a layer of 7 inputs"):
+        LectureSequential(layers[0], LectureLinear(7, 2))(torch.rand(3, 6))

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from aelab.backprop.activations import Activation
+from aelab.backprop.function import _check_inputs
 from aelab.backprop.linear import LectureLinear
 
 
@@ -56,7 +57,7 @@ class StackActFunction(torch.autograd.Function):
         ctx.acts = acts
         ctx.release = release
         ctx.set_materialize_grads(False)  # outputs nobody used get None, not a tensor of zeros
-        need = ctx.needs_input_grad[:1] + ctx.needs_input_grad[2:]  # (x, acts, W1, b1, …): no flag
+        need = ctx.needs_input_grad[:1] + ctx.needs_input_grad[2:]  # (x, release, W1, b1, …): acts dropped
         n = len(acts)
         # Only what the gradients use, as the layer-by-layer Function: x^(l−1) for ∂E/∂W^(l), W^(l)
         # to pass g down, x^(l) for φ' (the next layer's input anyway); never a bias.
@@ -121,16 +122,27 @@ def _wrapped(tensors: tuple[Tensor | None, ...]) -> bool:
 def stack_act(x: Tensor, layers: list[LectureLinear], release: bool = False) -> tuple[Tensor, ...]:
     """Every layer's output of the stack ``layers`` (each with a bias) applied to ``x`` (batch, in).
 
-    ``release=True``: the caller keeps only the last output, so backward frees each inner output
-    once it is used, as autograd frees a layer's saved tensors once the layer's node has run; a
-    second backward through the same graph is then refused. (Not while building a graph of the
-    backward, ``create_graph=True``, or under a functorch transform.)"""
+    ``release=True``: only the last output is returned (a 1-tuple), and backward frees each inner
+    output once it is used, as autograd frees a layer's saved tensors once the layer's node has run;
+    a second backward through the same graph is then refused. The inner outputs are never handed
+    out, so nothing outside can hold one that is freed. (Nothing is freed while building a graph of
+    the backward, ``create_graph=True``, or under a functorch transform.)"""
+    _check_inputs(x, layers[0].weight, layers[0].bias)
+    for below, layer in zip(layers, layers[1:]):
+        if layer.in_features != below.out_features:
+            raise ValueError(
+                f"a stack's layers must chain: {below.out_features} outputs feed a layer of {layer.in_features} inputs"
+            )
     params = [t for layer in layers for t in (layer.weight, layer.bias)]
-    return StackActFunction.apply(x, tuple(layer.act for layer in layers), release, *params)
+    outputs = StackActFunction.apply(x, tuple(layer.act for layer in layers), release, *params)
+    return outputs[-1:] if release else outputs
 
 
 def _observed(module: nn.Module) -> bool:
-    return bool(module._forward_hooks or module._forward_pre_hooks)
+    """Whether a hook waits on this layer alone (forward or backward), which one fused node would skip."""
+    return bool(
+        module._forward_hooks or module._forward_pre_hooks or module._backward_hooks or module._backward_pre_hooks
+    )
 
 
 class LectureSequential(nn.Sequential):
@@ -148,7 +160,13 @@ class LectureSequential(nn.Sequential):
     def forward(self, x: Tensor) -> Tensor:
         if not self.fuse:
             return super().forward(x)
-        global_hooks = nn.modules.module._global_forward_hooks or nn.modules.module._global_forward_pre_hooks
+        m = nn.modules.module
+        global_hooks = (
+            m._global_forward_hooks
+            or m._global_forward_pre_hooks
+            or m._global_backward_hooks
+            or m._global_backward_pre_hooks
+        )
         if global_hooks or torch.is_autocast_enabled(x.device.type) or any(map(_observed, self)):
             return super().forward(x)
         run: list[LectureLinear] = []
@@ -160,7 +178,7 @@ class LectureSequential(nn.Sequential):
                 x = run[0](x)
             elif run:
                 # a training step backpropagates once: free the inner outputs as the backward passes
-                out = stack_act(x.reshape(-1, run[0].in_features), run, release=self.training)[-1]
+                out = stack_act(x.reshape(-1, x.shape[-1]), run, release=self.training)[-1]
                 x = out.reshape(*x.shape[:-1], out.shape[-1])
             run = []
             if module is not None:
