@@ -54,6 +54,7 @@ from aelab.backprop import LectureSequential
 from aelab.models import build_model
 
 MLP = dict(depth=8, width=512, activation="relu", code_dim=30)
+CONV_H2006 = dict(depth=4, channels=32, fc_hidden=512, activation="relu", code_dim=30)
 CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     "mlp256": ("mlp", MLP, 256),
     "mlp4096": ("mlp", MLP, 4096),
@@ -63,6 +64,9 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     # the lecture conv as the dense Function on unfolded patches (model.conv_kernel=unfold)
     "conv256_unfold": ("conv", {"conv_kernel": "unfold"}, 256),
     "conv1024_unfold": ("conv", {"conv_kernel": "unfold"}, 1024),
+    # experiment=hinton2006_conv's net (4 convolutions and a 512-unit layer per side) at its batch
+    "convh128": ("conv", CONV_H2006, 128),
+    "convh128_unfold": ("conv", {**CONV_H2006, "conv_kernel": "unfold"}, 128),
 }
 DEFAULT_CASES = {"cpu": "mlp256,mlp4096,conv256", "cuda": "mlp256,mlp4096,conv256,conv1024"}
 BLOCK_SECONDS = 0.75  # --steps default: a timed block lasts about this long

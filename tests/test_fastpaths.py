@@ -23,7 +23,7 @@ def test_bf16_autocast_matches_fp32_within_2_percent(tiny_cfg, tmp_path):
     assert bf16 != fp32  # it really ran in another precision
 
 
-@pytest.mark.parametrize("kernel", ["primitive", "unfold"])
+@pytest.mark.parametrize("kernel", ["primitive", pytest.param("unfold", marks=pytest.mark.slow)])
 def test_bf16_autocast_conv_matches_fp32_within_2_percent(tiny_cfg, tmp_path, kernel):
     """The lecture conv under autocast: bf16 forward, the backward's products in bf16 against the
     fp32 input and master weights (the primitive kernel once failed here with a dtype mismatch)."""
