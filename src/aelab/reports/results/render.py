@@ -213,7 +213,8 @@ def render_markdown(results: dict[str, Any], base: Path = Path(".")) -> str:
 
 def _generated_line(results: dict[str, Any]) -> str:
     """ "Generated <when> by `command` (…)", and the earlier commands whose rows the table kept."""
-    threads = f", torch threads: {results['torch_threads']}" if results.get("torch_threads") else ""
+    said = "thread" in str(results.get("host"))  # the host line already gives the thread count
+    threads = f", torch threads: {results['torch_threads']}" if results.get("torch_threads") and not said else ""
     line = (
         f"Generated {results['created']} by `{results.get('command') or 'aelab.reports.results'}` "
         f"(torch {results['torch']}, measured on {results['host']}{threads}, "
@@ -395,10 +396,13 @@ def _norms(norms: dict[str, float] | None) -> str:
 
 
 def fmt_ratio(x: float | None) -> str:
-    """Two significant digits: ``0.41``, ``12``; ``3.4e-05`` outside [0.01, 1000)."""
+    """Two significant digits (``0.30``, ``0.41``, ``1.0``), whole numbers from 10 (``12``, ``340``);
+    ``3.4e-05`` outside [0.01, 1000)."""
     if x is None or not math.isfinite(x):
         return "—"
-    return f"{x:.2g}" if 0.01 <= abs(x) < 1000 else f"{x:.1e}"
+    if 0.01 <= abs(x) < 10:
+        return f"{x:#.2g}".rstrip(".")  # 0.30, not 0.3 (and 9.99 -> 10)
+    return f"{x:.0f}" if 10 <= abs(x) < 1000 else f"{x:.1e}"
 
 
 def _plural(values: list[Any], fallback: Any, unit: str) -> str:
