@@ -18,11 +18,10 @@ import logging
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
-from aelab.errors import AelabError
 from aelab.reports.results import AE_METHODS, METHODS, parse_runs, run_results
-from aelab.reports.results.cli import positive_int
-from aelab.reports.results.run import TableInterrupted
+from aelab.reports.results.cli import positive_int, run_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,12 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
     out = args.out or Path("outputs/results_quick/RESULTS.md" if args.quick else "docs/RESULTS.md")
     train_dir = args.train_dir or Path("outputs/results_quick/runs" if args.quick else "outputs/results")
-    try:
+
+    def measure() -> dict[str, Any]:
         runs = parse_runs(args.runs)
         hardware = dict(item.split("=", 1) for item in args.hardware if "=" in item)
         if len(hardware) != len(args.hardware):
             raise ValueError("--hardware takes NAME=TEXT")
-        results = run_results(
+        return run_results(
             out,
             methods=args.methods,
             runs=runs,
@@ -109,18 +109,5 @@ def main(argv: list[str] | None = None) -> int:
             hardware=hardware,
             command=shlex.join(["python", "scripts/results.py", *(sys.argv[1:] if argv is None else argv)]),
         )
-    except TableInterrupted as err:
-        print(f"Interrupted: {err}", file=sys.stderr)
-        return 130
-    except (ValueError, AelabError) as err:
-        print(f"Error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # a second Ctrl-C: the rows written so far stay
-        print("Interrupted (the rows measured so far are written)", file=sys.stderr)
-        return 130
-    failed = results["failed"]
-    print(f"results: {out}\n         {out.parent / 'results.json'}")
-    if failed:
-        print(f"failed: {', '.join(failed)} (see the log above and the table)", file=sys.stderr)
-        return 1
-    return 0
+
+    return run_table(measure, out, "main")

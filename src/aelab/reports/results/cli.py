@@ -20,9 +20,12 @@ import argparse
 import logging
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aelab.errors import AelabError
+from aelab.reports.results.render import TABLE_FILES
 from aelab.reports.results.run import TableInterrupted
 
 TABLES = ("main", "kinds", "pretraining")
@@ -114,11 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         "retrain": args.retrain,
         "command": command,
     }
+    if args.table == "kinds":
+        return run_table(lambda: run_kinds(out, networks=args.networks, kinds=args.kinds, **common), out, "kinds")
+    return run_table(lambda: run_pretraining(out, names=args.rows, **common), out, "pretraining")
+
+
+def run_table(measure: Callable[[], dict[str, Any]], out: Path, table: str) -> int:
+    """Run ``measure()`` (one of the tables) and say how it ended: 0 done, 1 a row failed, 2 bad input
+    or an unreadable file (one line), 130 interrupted (the rows measured so far are written)."""
     try:
-        if args.table == "kinds":
-            results = run_kinds(out, networks=args.networks, kinds=args.kinds, **common)
-        else:
-            results = run_pretraining(out, names=args.rows, **common)
+        results = measure()
     except TableInterrupted as err:
         print(f"Interrupted: {err}", file=sys.stderr)
         return 130
@@ -128,12 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # a second Ctrl-C: the rows written so far stay
         print("Interrupted (the rows measured so far are written)", file=sys.stderr)
         return 130
-    failed = results["failed"]
-    print(f"results: {out}\n         {out.parent / ('results_' + args.table + '.json')}")
-    if failed:
-        print(f"failed: {', '.join(failed)} (see the log above and the table)", file=sys.stderr)
+    print(f"results: {out}\n         {out.parent / TABLE_FILES[table]}")
+    if results["failed"]:
+        print(f"failed: {', '.join(results['failed'])} (see the log above and the table)", file=sys.stderr)
         return 1
     return 0
 
 
-__all__ = ["main", "positive_int"]
+__all__ = ["main", "positive_int", "run_table"]
