@@ -85,8 +85,9 @@ class StackActFunction(torch.autograd.Function):
                 "torch.autograd.functional.jacobian) put the model in eval mode or set LectureSequential.fuse = False"
             )
         # Free the inner outputs as the loop passes them only when nothing else can need them: the
-        # caller does not keep them (release), no graph of this backward is being built, no functorch.
-        ctx.release = ctx.release and not torch.is_grad_enabled() and not _wrapped(grad_outputs)
+        # caller does not keep them (release), no graph of this backward is being built, no functorch,
+        # and no CUDA graph is being captured (its replays write to the captured addresses).
+        ctx.release = ctx.release and not torch.is_grad_enabled() and not _wrapped(grad_outputs) and not _capturing()
         ctx.released = ctx.release
         grads: list[Tensor | None] = [None] * (2 * n)
         g: Tensor | None = None
@@ -111,6 +112,10 @@ class StackActFunction(torch.autograd.Function):
 
 def _release(t: Tensor) -> None:
     t.untyped_storage().resize_(0)
+
+
+def _capturing() -> bool:
+    return torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
 
 
 def _wrapped(tensors: tuple[Tensor | None, ...]) -> bool:
