@@ -129,6 +129,9 @@ class _Table:
                 if row is not None:
                     log.warning("[%s] failed now: the table keeps its earlier measurement", row["method"])
                 row = old.get(k)
+                if row is not None and not row.get("measured"):  # a row from before rows were stamped
+                    previous = self.previous or {}
+                    row = {**row, "measured": {"created": previous.get("created"), "command": previous.get("command")}}
             if row is not None:
                 merged.append(row)
         return merged
@@ -140,6 +143,7 @@ class _Table:
         rows = self.rows() + list(tail)
         if self.table == "main":
             fields["checks"] = checks(rows)
+            fields["methods"] = [m for m in METHODS if any(r["method"] == m for r in rows)]  # kept ones too
         results = {
             **self.header,
             "table": self.table,
@@ -268,8 +272,8 @@ def run_results(
             log.exception("[%s] failed", method)
             label = AE_METHODS[method].label if method in AE_METHODS else method
             table.add(make_row(method, label, "failed", CODE_DIM, error=f"{type(err).__name__}: {err}"))
-        table.write(published_rows(), methods=selected)
-    results = table.write(published_rows(), methods=selected)
+        table.write(published_rows())
+    results = table.write(published_rows())
     log.info("wrote %s and %s in %.0f s", out, out.parent / "results.json", results["total_time_s"])
     return results
 
