@@ -309,6 +309,7 @@ def test_failed_and_refused_jobs_are_reported_with_their_error(tmp_path, mnist_r
     assert (sweep_dir / "report_files" / "heatmap.png").exists()
 
 
+@pytest.mark.slow  # 10-15 s of subprocesses; keeps the default suite under 10 min on 2 cores
 def test_report_script_lists_a_deleted_job_as_missing(grid_sweep, tmp_path):
     sweep_dir = tmp_path / "partial"
     shutil.copytree(grid_sweep, sweep_dir)
@@ -326,6 +327,7 @@ def test_report_script_lists_a_deleted_job_as_missing(grid_sweep, tmp_path):
     assert len(results(sweep_dir)) == 4
 
 
+@pytest.mark.slow  # 10-15 s of subprocesses; keeps the default suite under 10 min on 2 cores
 def test_report_script_refuses_a_dir_without_jobs(tmp_path):
     missing = run_report(tmp_path / "nope")
     assert missing.returncode == 2 and "no such directory" in missing.stderr
@@ -355,6 +357,7 @@ def test_skip_done_reruns_only_unfinished_jobs(grid_sweep, tmp_path, mnist_root)
     ][:3]
 
 
+@pytest.mark.slow  # 10-15 s of subprocesses; keeps the default suite under 10 min on 2 cores
 def test_optuna_search_records_failed_trials(tmp_path, mnist_root):
     sweep_dir = tmp_path / "optuna"
     run_sweep(
