@@ -106,15 +106,7 @@ def table_section(results: dict[str, Any]) -> Section:
                 hardware,
             ]
         )
-    blocks: list[Any] = []
-    if results["mode"] == "quick":
-        blocks.append(
-            Para(
-                "**Quick smoke run** (`--quick`): tiny trainings, subsets for the probe, retrieval and "
-                "transfer. The numbers check the pipeline, not the methods."
-            )
-        )
-    blocks.append(Para(_generated_line(results)))
+    blocks = _generated(results, "the probe, retrieval and transfer")
     blocks.append(Table(head, cells, [False] + [True] * (len(head) - 2) + [False]))
     blocks += [Para(note) for note in footnotes]
     missing = [m for m in METHODS if m not in results.get("methods", METHODS)]
@@ -230,13 +222,13 @@ def _generated_line(results: dict[str, Any]) -> str:
     return line
 
 
-def _generated(results: dict[str, Any]) -> list[Any]:
-    """The "Generated … by `command`" line (after a quick-run warning)."""
+def _generated(results: dict[str, Any], measured: str = "the measurements") -> list[Any]:
+    """The "Generated … by `command`" line (after a quick-run warning: subsets for ``measured``)."""
     blocks: list[Any] = []
     if results["mode"] == "quick":
         blocks.append(
             Para(
-                "**Quick smoke run** (`--quick`): tiny trainings, subsets for the measurements. The numbers "
+                f"**Quick smoke run** (`--quick`): tiny trainings, subsets for {measured}. The numbers "
                 "check the pipeline, not the methods."
             )
         )

@@ -218,7 +218,6 @@ def run_results(
     ``results.json`` and ``img/results_<method>.png`` beside it; return the results dict."""
     out = Path(out)
     img_dir = out.parent / "img"
-    img_dir.mkdir(parents=True, exist_ok=True)
     runs = dict(runs or {})
     unknown = [m for m in [*methods, *runs] if m not in METHODS]
     if unknown:
@@ -237,6 +236,7 @@ def run_results(
     )
     with Timer(f"loading MNIST from {data_root}"):
         data = EvalData.load(data_root, dev)
+    img_dir.mkdir(parents=True, exist_ok=True)  # only once the data is there: a refused run creates nothing
 
     for i, method in enumerate(selected, 1):
         log.info("=== %d/%d: %s ===", i, len(selected), method)
@@ -300,7 +300,6 @@ def _start(
 ) -> tuple[Path, Path, Settings, Path]:
     out = Path(out)
     img_dir = out.parent / "img"
-    img_dir.mkdir(parents=True, exist_ok=True)
     root = Path(train_root or ("outputs/results_quick/runs" if quick else "outputs/results")) / folder
     return out, img_dir, settings or (QUICK if quick else FULL), root
 
@@ -381,6 +380,7 @@ def run_kinds(
     data_root = data_root or os.environ.get("AELAB_DATA_DIR", "data")
     with Timer(f"loading MNIST from {data_root}"):
         data = EvalData.load(data_root, dev)
+    img_dir.mkdir(parents=True, exist_ok=True)  # only once the data is there: a refused run creates nothing
 
     scratch: dict[str, dict[str, Any]] = dict(table.previous_field("scratch") or {})
     figures: dict[str, dict[str, Any]] = dict(table.previous_field("figures") or {})
@@ -500,6 +500,7 @@ def run_pretraining(
     data_root = data_root or os.environ.get("AELAB_DATA_DIR", "data")
     with Timer(f"loading MNIST from {data_root}"):
         data = EvalData.load(data_root, dev)
+    img_dir.mkdir(parents=True, exist_ok=True)  # only once the data is there: a refused run creates nothing
 
     for i, name in enumerate(names, 1):
         spec = PRETRAINING[name]
