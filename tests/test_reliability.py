@@ -623,3 +623,30 @@ def test_a_conv_run_saved_before_conv_kernel_is_the_unfold_run_it_was(tiny_cfg, 
         train(tiny_cfg(*base, f"resume={run}"))
     resumed = train(tiny_cfg(*base, "model.conv_kernel=unfold", "skip_done=true"), run_dir=run)
     assert resumed["status"] == "completed" and resumed["hparams"]["model"]["conv_kernel"] == "unfold"
+
+
+def test_a_run_saved_before_optimizer_fused_is_the_unfused_run_it_was(tiny_cfg, tmp_path):
+    """A run recorded before optimizer.fused existed stepped with the per-parameter loop: skip_done
+    finds it done for the default (unfused) config and refuses it for fused=true; load_run reads it."""
+    import yaml
+
+    from aelab.runs import load_run
+
+    run = tmp_path / "old"
+    done = train(tiny_cfg("trainer.epochs=1"), run_dir=run)
+    assert done["status"] == "completed"
+    for path in (run / ".hydra" / "config.yaml",):
+        saved = yaml.safe_load(path.read_text())
+        del saved["optimizer"]["fused"]
+        path.write_text(yaml.safe_dump(saved))
+    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    del ckpt["config"]["optimizer"]["fused"]
+    from aelab.files import write_verified
+    from aelab.training.checkpoint import serialize
+
+    write_verified(run / "checkpoints" / "last.pt", serialize(ckpt))
+    assert load_run(run).config.optimizer.fused is False
+    again = train(tiny_cfg("trainer.epochs=1", "skip_done=true"), run_dir=run)
+    assert again["status"] == "completed" and again["test"] == done["test"]
+    with pytest.raises(RunDirError, match=r"optimizer\.fused: False there vs True now"):
+        train(tiny_cfg("trainer.epochs=1", "optimizer.fused=true", "skip_done=true"), run_dir=run)

@@ -78,8 +78,9 @@ def _params(run_dir, which="last"):
     return torch.load(run_dir / "checkpoints" / f"{which}.pt", weights_only=True)["model"]
 
 
-def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monkeypatch):
-    extra = ("trainer.epochs=3", "data.limit=640", "data.shift_augment=2")  # 10 steps per epoch
+@pytest.mark.parametrize("fused", [False, True])  # True: torch.optim's fused AdamW and its state
+def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monkeypatch, fused):
+    extra = ("trainer.epochs=3", "data.limit=640", "data.shift_augment=2", f"optimizer.fused={fused}")
     reference = train(tiny_cfg(*extra), run_dir=tmp_path / "ref")
     assert reference["status"] == "completed"
 
@@ -148,6 +149,37 @@ def test_lecture_sgd_update_with_inertia_matches_the_formula():
         w.grad = g.clone()
         opt.step()
         torch.testing.assert_close(w.detach(), w_hand, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["optimizer=sgd", "optimizer.beta=0.3", "optimizer.weight_decay=0.01"],  # the lecture's inertia
+        ["optimizer=sgd", "optimizer.beta=1"],  # plain SGD
+        ["optimizer=adam", "optimizer.weight_decay=0.01"],
+    ],
+)
+def test_fused_optimizer_is_the_same_update(overrides):
+    """optimizer.fused=true builds torch's fused kernel (the lecture SGD's zero ΔW(0) included) and
+    takes the same steps as the per-parameter loop, to float64 rounding."""
+    from aelab.config import to_config
+
+    steps = []
+    for fused in (False, True):
+        cfg = to_config(compose([*overrides, "optimizer.lr=0.05", f"optimizer.fused={fused}"])).optimizer
+        w = torch.nn.Parameter(torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(3, 4))
+        b = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+        opt = build_optimizer(cfg, [w, b])
+        assert opt.defaults["fused"] is (True if fused else None)
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(4):
+            w.grad = torch.randn(3, 4, generator=gen, dtype=torch.float64)
+            b.grad = torch.randn(3, generator=gen, dtype=torch.float64)
+            opt.step()
+        steps.append((w.detach(), b.detach()))
+    for unfused, fused_ in zip(*steps):
+        torch.testing.assert_close(fused_, unfused, rtol=1e-12, atol=1e-12)
+        assert not torch.equal(fused_, torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(3, 4))
 
 
 @pytest.mark.parametrize("capturable", [False, True])  # True: the CUDA-graph path's tensor LR

@@ -111,6 +111,9 @@ def upgrade_saved(values: dict[str, Any]) -> dict[str, Any]:
     model = values.get("model")
     if isinstance(model, dict) and model.get("family") == "conv" and "conv_kernel" not in model:
         model["conv_kernel"] = "unfold"  # saved before the key existed: unfold was the only kernel
+    optimizer = values.get("optimizer")
+    if isinstance(optimizer, dict) and "fused" not in optimizer:
+        optimizer["fused"] = False  # saved before the key existed: the per-parameter loop
     return values
 
 

@@ -34,15 +34,20 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """``capturable``: for a CUDA-graph captured step; the LR is then a device tensor so the
     schedule's per-step updates (``fill_``) reach the captured update. ``batch_size``: the
-    training batch, for ``optimizer.lr_scaling``."""
+    training batch, for ``optimizer.lr_scaling``. ``optimizer.fused``: torch.optim's fused kernel,
+    the same update in one pass over the parameters instead of a loop of small ops per tensor
+    (on this project's 2-core CPU, ~3x faster AdamW steps: README, Performance)."""
     params = list(params)
     lr: float | torch.Tensor = scaled_lr(cfg, batch_size)
     if capturable:
         lr = torch.tensor(lr, device=params[0].device)
     name = cfg.name
+    fused = bool(getattr(cfg, "fused", False)) or None  # None: torch's default (not fused)
     if name == "sgd":
         beta = float(cfg.beta)
-        sgd = torch.optim.SGD(params, lr=lr, momentum=1 - beta, dampening=1 - beta, weight_decay=cfg.weight_decay)
+        sgd = torch.optim.SGD(
+            params, lr=lr, momentum=1 - beta, dampening=1 - beta, weight_decay=cfg.weight_decay, fused=fused
+        )
         if beta < 1:  # ΔW(0) = 0, so the first step is β(−α(∇E + λW)) as the formula says
             for group in sgd.param_groups:
                 for p in group["params"]:
@@ -50,7 +55,7 @@ def build_optimizer(
         return sgd
     if name == "adam":
         # AdamW: decoupled weight decay, the variant that regularizes as intended with Adam.
-        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, capturable=capturable)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, capturable=capturable, fused=fused)
     raise ValueError(f"unknown optimizer {name!r}; optimizer must be one of: sgd, adam")
 
 
