@@ -76,3 +76,23 @@ def test_bench_sweep_times_both_launchers_and_prints_their_ratio(capsys, tmp_pat
     assert result["n_jobs_total"] == 2 and seq > 0 and conc > 0
     assert result["ratio"] == pytest.approx(seq / conc)
     assert f"{result['ratio']:.2f}x" in out
+
+
+TRAIN = Path(__file__).resolve().parents[1] / "scripts" / "bench_train.py"
+
+
+def test_bench_train_time_to_target_takes_list_overrides_and_measures_train_error(tmp_path):
+    """--extra keeps a list's commas (model.hidden=[64,32]); --train-error adds the training-set
+    error of every epoch next to the test error; a target not reached says so."""
+    bench = runpy.run_path(str(TRAIN), run_name="bench_train")
+    out_json = tmp_path / "t.json"
+    extra = "data.limit=512,data.eval_limit=500,model.hidden=[64,32],trainer.epochs=2"
+    argv = ["--device", "cpu", "--cases", "", "--samples", "512", "--time-to-target", "--target-preset"]
+    argv += ["speedrun_3min", "--target", "0.01", "--extra", extra, "--train-error", "--json", str(out_json)]
+    assert bench["main"](argv) == 0
+    result = json.loads(out_json.read_text())["time_to_target"]
+    assert result["extra"] == ["data.limit=512", "data.eval_limit=500", "model.hidden=[64,32]", "trainer.epochs=2"]
+    assert result["reached"] is False and [e["epoch"] for e in result["epochs"]] == [1, 2]
+    for row in result["epochs"]:
+        assert math.isfinite(row["train_sq_err"]) and math.isfinite(row["test_sq_err"]) and row["wall_time_s"] > 0
+    assert result["epochs"][1]["train_sq_err"] < result["epochs"][0]["train_sq_err"]  # it trains

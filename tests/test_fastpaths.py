@@ -43,8 +43,11 @@ def test_cuda_graphs_without_a_gpu_is_a_clear_config_error(tiny_cfg, tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
-def test_cuda_graphs_match_eager(tiny_cfg, tmp_path):
-    base = ("device=cuda", *FIT)
+@pytest.mark.parametrize(
+    "optimizer", ["optimizer=adam", "optimizer=adam optimizer.fused=true", "optimizer=sgd optimizer.fused=true"]
+)
+def test_cuda_graphs_match_eager(tiny_cfg, tmp_path, optimizer):
+    base = ("device=cuda", *FIT, *optimizer.split())
     eager = _val(train(tiny_cfg(*base), run_dir=tmp_path / "eager"))
     graphed = _val(train(tiny_cfg(*base, "trainer.cuda_graphs=true"), run_dir=tmp_path / "graph"))
     assert graphed == pytest.approx(eager, rel=0.02)

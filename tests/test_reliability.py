@@ -591,28 +591,35 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, mnist_root):
         assert len(err.strip().splitlines()) == 1
 
 
-def test_a_conv_run_saved_before_conv_kernel_is_the_unfold_run_it_was(tiny_cfg, tmp_path):
-    """A conv run recorded before model.conv_kernel existed computed its convolutions by unfolding:
-    load_run builds it so, skip_done skips it when asked for unfold and refuses it for primitive,
-    and resume continues it with unfold."""
+def _as_saved_before(run, group: str, key: str) -> None:
+    """Make ``run`` what an interrupted run recorded before ``<group>.<key>`` existed left behind:
+    the key gone from last.pt's config and .hydra/config.yaml, the status interrupted, no best.pt."""
     import yaml
 
-    from aelab.errors import ConfigError
     from aelab.files import write_verified
-    from aelab.runs import load_run
     from aelab.training.checkpoint import serialize
 
-    base = ("model=conv", "depth=1", "trainer.epochs=1")
-    run = tmp_path / "old"
-    assert train(tiny_cfg(*base, "model.conv_kernel=unfold"), run_dir=run)["status"] == "completed"
-    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)  # as written before the key
-    del ckpt["config"]["model"]["conv_kernel"]
+    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    del ckpt["config"][group][key]
     ckpt["record"]["status"] = "interrupted"
     write_verified(run / "checkpoints" / "last.pt", serialize(ckpt))
     (run / "checkpoints" / "best.pt").unlink()
     saved = yaml.safe_load((run / ".hydra" / "config.yaml").read_text())
-    del saved["model"]["conv_kernel"]
+    del saved[group][key]
     (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(saved))
+
+
+def test_a_conv_run_saved_before_conv_kernel_is_the_unfold_run_it_was(tiny_cfg, tmp_path):
+    """A conv run recorded before model.conv_kernel existed computed its convolutions by unfolding:
+    load_run builds it so, skip_done skips it when asked for unfold and refuses it for primitive,
+    and resume continues it with unfold."""
+    from aelab.errors import ConfigError
+    from aelab.runs import load_run
+
+    base = ("model=conv", "depth=1", "trainer.epochs=1")
+    run = tmp_path / "old"
+    assert train(tiny_cfg(*base, "model.conv_kernel=unfold"), run_dir=run)["status"] == "completed"
+    _as_saved_before(run, "model", "conv_kernel")
 
     loaded = load_run(run)
     assert loaded.config.model.conv_kernel == "unfold"
@@ -626,27 +633,16 @@ def test_a_conv_run_saved_before_conv_kernel_is_the_unfold_run_it_was(tiny_cfg, 
 
 
 def test_a_run_saved_before_optimizer_fused_is_the_unfused_run_it_was(tiny_cfg, tmp_path):
-    """A run recorded before optimizer.fused existed stepped with the per-parameter loop: skip_done
-    finds it done for the default (unfused) config and refuses it for fused=true; load_run reads it."""
-    import yaml
-
+    """A run recorded before optimizer.fused existed stepped with the per-parameter loop: load_run
+    reads it so, skip_done refuses it for fused=true and resumes it for the default (unfused)."""
     from aelab.runs import load_run
 
     run = tmp_path / "old"
-    done = train(tiny_cfg("trainer.epochs=1"), run_dir=run)
-    assert done["status"] == "completed"
-    for path in (run / ".hydra" / "config.yaml",):
-        saved = yaml.safe_load(path.read_text())
-        del saved["optimizer"]["fused"]
-        path.write_text(yaml.safe_dump(saved))
-    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
-    del ckpt["config"]["optimizer"]["fused"]
-    from aelab.files import write_verified
-    from aelab.training.checkpoint import serialize
+    assert train(tiny_cfg("trainer.epochs=2"), run_dir=run)["status"] == "completed"
+    _as_saved_before(run, "optimizer", "fused")
 
-    write_verified(run / "checkpoints" / "last.pt", serialize(ckpt))
     assert load_run(run).config.optimizer.fused is False
-    again = train(tiny_cfg("trainer.epochs=1", "skip_done=true"), run_dir=run)
-    assert again["status"] == "completed" and again["test"] == done["test"]
     with pytest.raises(RunDirError, match=r"optimizer\.fused: False there vs True now"):
-        train(tiny_cfg("trainer.epochs=1", "optimizer.fused=true", "skip_done=true"), run_dir=run)
+        train(tiny_cfg("trainer.epochs=2", "optimizer.fused=true", "skip_done=true"), run_dir=run)
+    resumed = train(tiny_cfg("trainer.epochs=2", "skip_done=true"), run_dir=run)
+    assert resumed["status"] == "completed" and resumed["hparams"]["optimizer"]["fused"] is False

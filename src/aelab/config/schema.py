@@ -74,7 +74,7 @@ class OptimizerConfig:
     # lr is tuned at base_batch_size; other batch sizes get lr·B/B₀ (linear) or lr·√(B/B₀) (sqrt)
     lr_scaling: str = "none"
     base_batch_size: int = 128
-    # torch.optim's fused kernel (one pass over all parameters per step): the same update, faster
+    # torch.optim's fused kernel (one pass over all parameters per step): the same update up to rounding, faster
     fused: bool = False
 
     def check(self) -> None:

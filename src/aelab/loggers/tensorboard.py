@@ -91,6 +91,7 @@ HPARAMS: dict[str, tuple[str, type]] = {
     "schedule": ("optimizer.schedule", str),
     "weight_decay": ("optimizer.weight_decay", float),
     "beta": ("optimizer.beta", float),  # sgd momentum mixing
+    "fused": ("optimizer.fused", bool),  # the fused optimizer kernel: the same update, another speed
     "batch_size": ("trainer.batch_size", int),
     "epochs": ("trainer.epochs", int),
     "precision": ("trainer.precision", str),
