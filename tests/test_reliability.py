@@ -603,7 +603,7 @@ def _as_saved_before(run, group: str, key: str) -> None:
     del ckpt["config"][group][key]
     ckpt["record"]["status"] = "interrupted"
     write_verified(run / "checkpoints" / "last.pt", serialize(ckpt))
-    (run / "checkpoints" / "best.pt").unlink()
+    (run / "checkpoints" / "best.pt").unlink(missing_ok=True)
     saved = yaml.safe_load((run / ".hydra" / "config.yaml").read_text())
     del saved[group][key]
     (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(saved))
@@ -633,16 +633,20 @@ def test_a_conv_run_saved_before_conv_kernel_is_the_unfold_run_it_was(tiny_cfg, 
 
 
 def test_a_run_saved_before_optimizer_fused_is_the_unfused_run_it_was(tiny_cfg, tmp_path):
-    """A run recorded before optimizer.fused existed stepped with the per-parameter loop: load_run
-    reads it so, skip_done refuses it for fused=true and resumes it for the default (unfused)."""
+    """A run recorded before optimizer.fused and optimizer.anneal_strategy existed stepped with the
+    per-parameter loop and OneCycleLR's cos: load_run reads it so, skip_done refuses it for
+    fused=true and resumes it for the defaults."""
     from aelab.runs import load_run
 
     run = tmp_path / "old"
     assert train(tiny_cfg("trainer.epochs=2"), run_dir=run)["status"] == "completed"
     _as_saved_before(run, "optimizer", "fused")
+    _as_saved_before(run, "optimizer", "anneal_strategy")
 
-    assert load_run(run).config.optimizer.fused is False
+    loaded = load_run(run).config.optimizer
+    assert loaded.fused is False and loaded.anneal_strategy == "cos"
     with pytest.raises(RunDirError, match=r"optimizer\.fused: False there vs True now"):
         train(tiny_cfg("trainer.epochs=2", "optimizer.fused=true", "skip_done=true"), run_dir=run)
     resumed = train(tiny_cfg("trainer.epochs=2", "skip_done=true"), run_dir=run)
     assert resumed["status"] == "completed" and resumed["hparams"]["optimizer"]["fused"] is False
+    assert resumed["hparams"]["optimizer"]["anneal_strategy"] == "cos"

@@ -212,6 +212,41 @@ def test_lr_scaling_sets_the_optimizer_lr_and_the_schedule_peak(rule, batch, fac
     assert max(lrs) == pytest.approx(1e-3 * factor, rel=0.02)  # one-cycle peaks at the scaled LR
 
 
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_onecycle_anneal_strategy_shapes_warm_up_and_decay(strategy):
+    """optimizer.anneal_strategy=linear: the one-cycle LR rises and falls on straight lines; cos
+    (the default) on half cosines."""
+    from aelab.config import to_config
+    from aelab.training.optim import build_scheduler
+
+    overrides = ["optimizer.lr=1e-2", "optimizer.schedule=onecycle", "optimizer.warmup_fraction=0.2"]
+    cfg = to_config(compose([*overrides, f"optimizer.anneal_strategy={strategy}"])).optimizer
+    w = torch.zeros(3, requires_grad=True)
+    opt = build_optimizer(cfg, [w])
+    sched = build_scheduler(cfg, opt, total_steps=100)  # the peak at step 0.2·100 − 1 = 19
+    lrs = []
+    for _ in range(100):
+        lrs.append(float(opt.param_groups[0]["lr"]))
+        opt.step()
+        sched.step()
+    decay = torch.tensor(lrs[25:95], dtype=torch.float64)  # well after the peak
+    bends = (decay[2:] - 2 * decay[1:-1] + decay[:-2]).abs().max().item()
+    if strategy == "linear":
+        assert bends < 1e-9
+    else:
+        assert bends > 1e-7
+    assert max(lrs) == pytest.approx(1e-2, rel=1e-3) and lrs.index(max(lrs)) == 19
+
+
+def test_an_unknown_anneal_strategy_is_refused_in_one_line():
+    from aelab.config import to_config
+
+    with pytest.raises(
+        ConfigError, match=r"^optimizer\.anneal_strategy=step is not valid; choose one of: cos, linear$"
+    ):
+        to_config(compose(["optimizer.anneal_strategy=step"])).check()
+
+
 def test_train_uses_the_scaled_lr(tiny_cfg, tmp_path):
     cfg = tiny_cfg(
         "optimizer.lr=1e-3",

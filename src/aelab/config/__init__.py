@@ -112,8 +112,9 @@ def upgrade_saved(values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(model, dict) and model.get("family") == "conv" and "conv_kernel" not in model:
         model["conv_kernel"] = "unfold"  # saved before the key existed: unfold was the only kernel
     optimizer = values.get("optimizer")
-    if isinstance(optimizer, dict) and "fused" not in optimizer:
-        optimizer["fused"] = False  # saved before the key existed: the per-parameter loop
+    if isinstance(optimizer, dict):  # saved before these keys existed: what that run did
+        optimizer.setdefault("fused", False)  # the per-parameter loop
+        optimizer.setdefault("anneal_strategy", "cos")  # OneCycleLR's default
     return values
 
 

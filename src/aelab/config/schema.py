@@ -23,6 +23,7 @@ DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("none", "cosine", "onecycle")
 LR_SCALINGS = ("none", "linear", "sqrt")
+ANNEAL_STRATEGIES = ("cos", "linear")
 LOSSES = ("mse", "bce")
 PRECISIONS = ("fp32", "bf16")
 MAX_SHIFT = IMAGE_SHAPE[-1] // 2  # a larger shift moves most of a 28×28 digit out of the image
@@ -71,6 +72,7 @@ class OptimizerConfig:
     weight_decay: float = 0.0
     schedule: str = "none"
     warmup_fraction: float = 0.3  # onecycle: share of steps spent warming up
+    anneal_strategy: str = "cos"  # onecycle: the shape of the warm-up and the decay, cos or linear
     # lr is tuned at base_batch_size; other batch sizes get lr·B/B₀ (linear) or lr·√(B/B₀) (sqrt)
     lr_scaling: str = "none"
     base_batch_size: int = 128
@@ -81,6 +83,7 @@ class OptimizerConfig:
         check_choice("optimizer.name", self.name, OPTIMIZERS)
         check_choice("optimizer.schedule", self.schedule, SCHEDULES)
         check_choice("optimizer.lr_scaling", self.lr_scaling, LR_SCALINGS)
+        check_choice("optimizer.anneal_strategy", self.anneal_strategy, ANNEAL_STRATEGIES)
         _check_range("optimizer.lr", self.lr, 0, strict_low=True)
         _check_range("optimizer.weight_decay", self.weight_decay, 0)
         if not 0 < self.beta <= 1:

@@ -89,6 +89,7 @@ HPARAMS: dict[str, tuple[str, type]] = {
     "lr": ("optimizer.lr", float),  # as configured; lr_scaling may scale it to batch_size
     "lr_scaling": ("optimizer.lr_scaling", str),
     "schedule": ("optimizer.schedule", str),
+    "anneal": ("optimizer.anneal_strategy", str),  # onecycle's shape
     "weight_decay": ("optimizer.weight_decay", float),
     "beta": ("optimizer.beta", float),  # sgd momentum mixing
     "fused": ("optimizer.fused", bool),  # the fused optimizer kernel: the same update, another speed

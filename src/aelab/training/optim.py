@@ -70,6 +70,10 @@ def build_scheduler(cfg: Any, optimizer: torch.optim.Optimizer, total_steps: int
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
     if name == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=scaled_lr(cfg, batch_size), total_steps=max(total_steps, 1), pct_start=cfg.warmup_fraction
+            optimizer,
+            max_lr=scaled_lr(cfg, batch_size),
+            total_steps=max(total_steps, 1),
+            pct_start=cfg.warmup_fraction,
+            anneal_strategy=cfg.anneal_strategy,
         )
     raise ValueError(f"unknown schedule {name!r}; schedule must be one of: none, cosine, onecycle")
