@@ -92,7 +92,7 @@ HPARAMS: dict[str, tuple[str, type]] = {
     "anneal": ("optimizer.anneal_strategy", str),  # onecycle's shape
     "weight_decay": ("optimizer.weight_decay", float),
     "beta": ("optimizer.beta", float),  # sgd momentum mixing
-    "fused": ("optimizer.fused", bool),  # the fused optimizer kernel: the same update, another speed
+    "fused": ("optimizer.fused", bool),  # the fused optimizer kernel: the same update up to rounding, faster
     "batch_size": ("trainer.batch_size", int),
     "epochs": ("trainer.epochs", int),
     "precision": ("trainer.precision", str),
