@@ -13,11 +13,13 @@ medians and the ratio A/B are printed. TFLOP/s ≈ 6 × parameters × samples/s 
 FLOPs per parameter per sample for an MLP; a lower bound for conv nets, whose weights are reused).
 ``--time-to-target`` also trains ``--target-preset`` (default ``experiment=hinton2006_fast``: the
 hinton2006 MLP at batch 256 with the √-scaled LR, 7 epochs) with the ``--extra`` overrides, until
-test sq_err_per_image <= ``--target`` (default 5.0), timed from before the data is loaded, test
-evaluations included; ``--cases ""`` runs only that. E.g. the paper's 3.00 on a 3-minute budget:
+test sq_err_per_image <= ``--target`` (default 5.0): the wall time of that run, from before the data
+is loaded until it returns (validation, checkpoints and its test evaluation included; the test
+evaluation after every epoch that finds the epoch is this script's measurement and is left out
+of the clock); ``--cases ""`` runs only that. E.g. the paper's 3.00 on a 3-minute budget:
 ``--cases "" --time-to-target --target-preset speedrun_3min --target 3.0``. ``--train-error`` also
 measures, after each epoch, the error on the first 10,000 training images (unshifted): train ≈ test
-says a recipe underfits, train << test that it overfits (the time it takes is on the clock).
+says a recipe underfits, train << test that it overfits (not on the clock either).
 """
 
 from __future__ import annotations
@@ -83,21 +85,31 @@ def aelab_loop(cfg, workdir: Path) -> float:
 
 
 class _TestErrorClock(RunLogger):
-    """After each epoch: the test error and the training wall time so far; stops at the target."""
+    """After each epoch: the test error and the run's wall time so far; stops at the target.
+
+    The clock leaves out its own measurements (the test set, and the training set with
+    ``--train-error``, after every epoch): a run of the preset evaluates the test set once, at its
+    end, and that evaluation is on the clock (:func:`time_to_target`'s ``run_wall_time_s``)."""
 
     def __init__(self, target: float, time_limit: float | None = None, train_error: bool = False) -> None:
         self.target, self.start, self.stop_training, self.epochs = target, time.perf_counter(), False, []
-        self.time_limit, self.train_error = time_limit, train_error
+        self.time_limit, self.train_error, self.probe_s = time_limit, train_error, 0.0
+
+    def run_time(self, now: float) -> float:
+        return now - self.start - self.probe_s
 
     def on_epoch_end(self, epoch, record, model, data) -> None:
         from aelab.metrics import evaluate
 
+        now = time.perf_counter()
         err = evaluate(model, data.test_x)["sq_err_per_image"]
-        row = {"epoch": epoch, "test_sq_err": err}
+        row = {"wall_time_s": self.run_time(now), "epoch": epoch, "test_sq_err": err}
         if self.train_error:
             row["train_sq_err"] = evaluate(model, data.train_x[:10000])["sq_err_per_image"]
-        self.epochs.append({"wall_time_s": time.perf_counter() - self.start, **row})
-        over = self.time_limit is not None and self.epochs[-1]["wall_time_s"] > self.time_limit
+        self.probe_s += time.perf_counter() - now
+        row["probe_time_s"] = self.probe_s
+        self.epochs.append(row)
+        over = self.time_limit is not None and row["wall_time_s"] > self.time_limit
         self.stop_training = err <= self.target or over
 
 
@@ -109,17 +121,29 @@ def time_to_target(
     time_limit: float | None = None,
     train_error: bool = False,
 ) -> dict:
-    """Wall time (data loading and validation included) until the test error of ``preset``'s
-    model is <= target, measured after every epoch (given up after an epoch past ``time_limit`` s)."""
+    """Train ``preset``'s model until its test error is <= target, measured after every epoch (given
+    up after an epoch past ``time_limit`` s). ``wall_time_s`` per epoch: from before the data is
+    loaded to the end of that epoch (validation and checkpoint included). ``run_wall_time_s``: the
+    whole run, which stops after the last epoch measured: its test evaluation (with the best
+    validation weights, ``run_test_sq_err``) and last commit included; neither counts the clock's
+    own measurements (``probe_time_s``, for the record)."""
     cfg = compose([f"experiment={preset}", f"device={device}", "trainer.progress=false", *extra])
     clock = _TestErrorClock(target, time_limit, train_error)
     with tempfile.TemporaryDirectory() as tmp:
         metrics = train(cfg, run_dir=tmp, logger=clock)
+        run_wall = clock.run_time(time.perf_counter())
     if not clock.epochs:
         raise SystemExit(f"experiment={preset} {metrics['status']} before its first epoch: {metrics['error']}")
     last = clock.epochs[-1]
     best = min(e["test_sq_err"] for e in clock.epochs)
-    return {**last, "reached": last["test_sq_err"] <= target, "best_test_sq_err": best, "epochs": clock.epochs}
+    return {
+        **last,
+        "reached": last["test_sq_err"] <= target,
+        "best_test_sq_err": best,
+        "run_wall_time_s": run_wall,
+        "run_test_sq_err": (metrics.get("test") or {}).get("sq_err_per_image"),
+        "epochs": clock.epochs,
+    }
 
 
 def split_overrides(text: str) -> list[str]:
@@ -220,9 +244,17 @@ def main(argv: list[str] | None = None) -> int:
             "target": args.target,
             **time_to_target(device.type, args.target_preset, extra, args.target, args.time_limit, args.train_error),
         }
+        print(f"\nexperiment={args.target_preset} {' '.join(extra)}: test sq_err_per_image after each epoch")
+        for row in result["time_to_target"]["epochs"]:
+            train_err = f"  train {row['train_sq_err']:.3f}" if "train_sq_err" in row else ""
+            print(f"  epoch {row['epoch']:>3}  {row['wall_time_s']:7.1f} s  test {row['test_sq_err']:.3f}{train_err}")
+        t = result["time_to_target"]
         print(
-            f"\nexperiment={args.target_preset} {' '.join(extra)} to test sq_err_per_image <= {args.target}: "
-            f"{result['time_to_target']}"
+            f"{'reached' if t['reached'] else 'NOT reached'}: test {t['test_sq_err']:.3f} "
+            f"{'<=' if t['reached'] else '>'} {args.target} after epoch {t['epoch']}; the run took "
+            f"{t['run_wall_time_s']:.1f} s (data loading, validation, checkpoints and its final test "
+            f"evaluation, {t['run_test_sq_err']:.3f}, included; this script's per-epoch test probes, "
+            f"{t['probe_time_s']:.1f} s, not)"
         )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

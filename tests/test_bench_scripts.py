@@ -96,3 +96,8 @@ def test_bench_train_time_to_target_takes_list_overrides_and_measures_train_erro
     for row in result["epochs"]:
         assert math.isfinite(row["train_sq_err"]) and math.isfinite(row["test_sq_err"]) and row["wall_time_s"] > 0
     assert result["epochs"][1]["train_sq_err"] < result["epochs"][0]["train_sq_err"]  # it trains
+    # the clock leaves out its own probes (the test and training sets after each epoch), counts the run's end
+    first, second = result["epochs"]
+    assert 0 < first["probe_time_s"] < second["probe_time_s"] == result["probe_time_s"]
+    assert first["wall_time_s"] < second["wall_time_s"] < result["run_wall_time_s"]
+    assert math.isfinite(result["run_test_sq_err"])

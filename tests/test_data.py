@@ -102,3 +102,26 @@ def test_every_dataset_has_its_config_and_the_files_it_names():
             ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
         )
     assert sorted(p.stem for p in conf.glob("*.yaml")) == sorted(DATASETS)
+
+
+@pytest.mark.parametrize("max_shift", [1, 2])
+def test_shift_images_moves_each_image_by_its_own_offset_with_zero_fill(max_shift):
+    """out_i(r, c) = x_i(r + dy_i, c + dx_i), dy/dx = offsets − max_shift, 0 outside the image;
+    checked pixel by pixel against that formula, for every offset pair and two channels."""
+    from aelab.data import shift_images
+
+    side = 2 * max_shift + 1
+    n, channels, h, w = side * side, 2, 5, 6
+    x = torch.rand(n, channels, h, w, generator=torch.Generator().manual_seed(0))
+    offsets = torch.stack(torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")).reshape(2, -1)
+    expected = torch.zeros_like(x)
+    for i in range(n):
+        dy, dx = int(offsets[0, i]) - max_shift, int(offsets[1, i]) - max_shift
+        for r in range(h):
+            for c in range(w):
+                if 0 <= r + dy < h and 0 <= c + dx < w:
+                    expected[i, :, r, c] = x[i, :, r + dy, c + dx]
+    out = shift_images(x, max_shift, offsets)
+    assert torch.equal(out, expected)
+    centre = side * max_shift + max_shift  # offsets (m, m): no shift
+    assert torch.equal(out[centre], x[centre])

@@ -633,20 +633,26 @@ def test_a_conv_run_saved_before_conv_kernel_is_the_unfold_run_it_was(tiny_cfg, 
 
 
 def test_a_run_saved_before_optimizer_fused_is_the_unfused_run_it_was(tiny_cfg, tmp_path):
-    """A run recorded before optimizer.fused and optimizer.anneal_strategy existed stepped with the
-    per-parameter loop and OneCycleLR's cos: load_run reads it so, skip_done refuses it for
-    fused=true and resumes it for the defaults."""
+    """A run recorded before optimizer.fused, optimizer.anneal_strategy and
+    data.unshifted_last_epochs existed stepped with the per-parameter loop and OneCycleLR's cos, and
+    shifted every epoch: load_run reads it so, skip_done refuses it for fused=true or
+    unshifted_last_epochs=1 and resumes it for the defaults."""
     from aelab.runs import load_run
 
     run = tmp_path / "old"
     assert train(tiny_cfg("trainer.epochs=2"), run_dir=run)["status"] == "completed"
     _as_saved_before(run, "optimizer", "fused")
     _as_saved_before(run, "optimizer", "anneal_strategy")
+    _as_saved_before(run, "data", "unshifted_last_epochs")
 
-    loaded = load_run(run).config.optimizer
-    assert loaded.fused is False and loaded.anneal_strategy == "cos"
+    loaded = load_run(run).config
+    assert loaded.optimizer.fused is False and loaded.optimizer.anneal_strategy == "cos"
+    assert loaded.data.unshifted_last_epochs == 0
+    with pytest.raises(RunDirError, match=r"data\.unshifted_last_epochs: 0 there vs 1 now"):
+        train(tiny_cfg("trainer.epochs=2", "data.unshifted_last_epochs=1", "skip_done=true"), run_dir=run)
     with pytest.raises(RunDirError, match=r"optimizer\.fused: False there vs True now"):
         train(tiny_cfg("trainer.epochs=2", "optimizer.fused=true", "skip_done=true"), run_dir=run)
     resumed = train(tiny_cfg("trainer.epochs=2", "skip_done=true"), run_dir=run)
     assert resumed["status"] == "completed" and resumed["hparams"]["optimizer"]["fused"] is False
     assert resumed["hparams"]["optimizer"]["anneal_strategy"] == "cos"
+    assert resumed["hparams"]["data"]["unshifted_last_epochs"] == 0

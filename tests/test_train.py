@@ -78,9 +78,16 @@ def _params(run_dir, which="last"):
     return torch.load(run_dir / "checkpoints" / f"{which}.pt", weights_only=True)["model"]
 
 
-@pytest.mark.parametrize("fused", [False, True])  # True: torch.optim's fused AdamW and its state
-def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monkeypatch, fused):
-    extra = ("trainer.epochs=3", "data.limit=640", "data.shift_augment=2", f"optimizer.fused={fused}")
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "optimizer.fused=false",
+        "optimizer.fused=true",  # torch.optim's fused AdamW and its state
+        "data.unshifted_last_epochs=2",  # interrupted and resumed in an epoch without the shifts
+    ],
+)
+def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monkeypatch, setting):
+    extra = ("trainer.epochs=3", "data.limit=640", "data.shift_augment=2", setting)
     reference = train(tiny_cfg(*extra), run_dir=tmp_path / "ref")
     assert reference["status"] == "completed"
 
@@ -97,6 +104,25 @@ def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monk
     assert [h["val"] for h in resumed["history"]] == [h["val"] for h in reference["history"]]
     for name, tensor in _params(tmp_path / "ref").items():
         assert torch.equal(tensor, _params(tmp_path / "run")[name]), name
+
+
+def test_unshifted_last_epochs_train_on_the_images_as_they_are(tiny_cfg, tmp_path, monkeypatch):
+    """data.unshifted_last_epochs=1 of 3: the first two epochs are those of the all-shifted run,
+    number for number; the last one shifts no image and so ends elsewhere."""
+    from aelab.training import loop
+
+    shifted: list[int] = []
+    real = loop.shift_images
+    monkeypatch.setattr(loop, "shift_images", lambda x, m, offsets: shifted.append(len(x)) or real(x, m, offsets))
+    extra = ("trainer.epochs=3", "data.limit=640", "data.shift_augment=1")
+    every = train(tiny_cfg(*extra), run_dir=tmp_path / "every")
+    n_train = every["trained_samples"] // 3
+    assert sum(shifted) == 3 * n_train
+    shifted.clear()
+    last = train(tiny_cfg(*extra, "data.unshifted_last_epochs=1"), run_dir=tmp_path / "last")
+    assert sum(shifted) == 2 * n_train  # epochs 1 and 2 only
+    assert last["history"][:2] == every["history"][:2]
+    assert last["history"][2]["val"] != every["history"][2]["val"]
 
 
 def test_resume_refuses_a_different_architecture(tiny_cfg, tmp_path, monkeypatch):

@@ -115,6 +115,9 @@ def upgrade_saved(values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(optimizer, dict):  # saved before these keys existed: what that run did
         optimizer.setdefault("fused", False)  # the per-parameter loop
         optimizer.setdefault("anneal_strategy", "cos")  # OneCycleLR's default
+    data = values.get("data")
+    if isinstance(data, dict):
+        data.setdefault("unshifted_last_epochs", 0)  # every epoch was shifted (with shift_augment)
     return values
 
 

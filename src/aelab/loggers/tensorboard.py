@@ -107,6 +107,7 @@ HPARAMS: dict[str, tuple[str, type]] = {
     "pretrain": ("pretrain.name", str),
     "data_limit": ("data.limit", str),  # "all" or the number of training images
     "shift_augment": ("data.shift_augment", int),
+    "unshifted_last": ("data.unshifted_last_epochs", int),  # the last epochs without the shifts
     "seed": ("seed", int),
 }
 FAMILY_ONLY = {"width": "mlp", "hidden": "mlp", "channels": "conv", "kernel_size": "conv", "fc_hidden": "conv"}

@@ -507,6 +507,9 @@ class _Fit:
                 # per-image shifts for the whole epoch, drawn once: no host->device copy per step
                 shifts = torch.randint(0, 2 * data_cfg.shift_augment + 1, (2, n_train), generator=batch_gen)
             assert shifts is not None
+            # data.unshifted_last_epochs: the last epochs see the images as the test set has them
+            # (the shifts are still drawn, so the random stream does not depend on the key)
+            shifted = data_cfg.shift_augment > 0 and epoch < trainer.epochs - data_cfg.unshifted_last_epochs
             batches = perm.to(device).split(batch_size)
             epoch_shifts = shifts.to(device).split(batch_size, dim=1)
             bar = tqdm(
@@ -529,7 +532,7 @@ class _Fit:
                     self.commit("interrupted")
                     raise Interrupted(record["error"])
                 x = data.train_x[idx]
-                if data_cfg.shift_augment:
+                if shifted:
                     x = shift_images(x, data_cfg.shift_augment, offsets)
                 loss = train_step(x)  # forward, the lecture's backward, the update
                 lr = optimizer.param_groups[0]["lr"]  # the rate this step used (float or device tensor)
