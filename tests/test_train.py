@@ -108,7 +108,7 @@ def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monk
 
 def test_unshifted_last_epochs_train_on_the_images_as_they_are(tiny_cfg, tmp_path, monkeypatch):
     """data.unshifted_last_epochs=1 of 3: the first two epochs are those of the all-shifted run,
-    number for number; the last one shifts no image and so ends elsewhere."""
+    number for number; the last one shifts no image and so ends elsewhere. 5 of 3: none is shifted."""
     from aelab.training import loop
 
     shifted: list[int] = []
@@ -123,6 +123,9 @@ def test_unshifted_last_epochs_train_on_the_images_as_they_are(tiny_cfg, tmp_pat
     assert sum(shifted) == 2 * n_train  # epochs 1 and 2 only
     assert last["history"][:2] == every["history"][:2]
     assert last["history"][2]["val"] != every["history"][2]["val"]
+    shifted.clear()
+    train(tiny_cfg(*extra, "data.unshifted_last_epochs=5"), run_dir=tmp_path / "none")  # more than the run has
+    assert shifted == []
 
 
 def test_resume_refuses_a_different_architecture(tiny_cfg, tmp_path, monkeypatch):

@@ -47,7 +47,7 @@ class DataConfig:
     eval_limit: Optional[int] = None  # validation and test images to keep
     split_seed: int = 0
     shift_augment: int = 0  # random shifts of up to this many pixels during training
-    unshifted_last_epochs: int = 0  # the last N epochs train on the images as they are (no shifts)
+    unshifted_last_epochs: int = 0  # the last N epochs (all, if N >= trainer.epochs) train without shifts
 
     def check(self) -> None:
         check_choice("data.name", self.name, DATASETS)
@@ -208,11 +208,6 @@ class Config:
                 )
         if self.model.output_activation != "sigmoid" and self.loss.name == "bce":
             raise ConfigError("loss=bce needs model.output_activation=sigmoid (BCE is on the σ's logits); use loss=mse")
-        if self.data.unshifted_last_epochs > self.trainer.epochs:
-            raise ConfigError(
-                f"data.unshifted_last_epochs={self.data.unshifted_last_epochs} is more than the "
-                f"trainer.epochs={self.trainer.epochs} the run has"
-            )
         if self.trainer.cuda_graphs and self.trainer.compile:
             raise ConfigError("trainer.cuda_graphs and trainer.compile are two ways to speed up the step: pick one")
 
