@@ -632,7 +632,7 @@ def test_a_conv_run_saved_before_conv_kernel_is_the_unfold_run_it_was(tiny_cfg, 
     assert resumed["status"] == "completed" and resumed["hparams"]["model"]["conv_kernel"] == "unfold"
 
 
-def test_a_run_saved_before_optimizer_fused_is_the_unfused_run_it_was(tiny_cfg, tmp_path):
+def test_a_run_saved_before_fused_anneal_and_unshifted_last_is_the_run_it_was(tiny_cfg, tmp_path):
     """A run recorded before optimizer.fused, optimizer.anneal_strategy and
     data.unshifted_last_epochs existed stepped with the per-parameter loop and OneCycleLR's cos, and
     shifted every epoch: load_run reads it so, skip_done refuses it for fused=true or

@@ -107,22 +107,28 @@ def test_interrupt_then_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, monk
 
 
 def test_unshifted_last_epochs_train_on_the_images_as_they_are(tiny_cfg, tmp_path, monkeypatch):
-    """data.unshifted_last_epochs=1 of 3: the first two epochs are those of the all-shifted run,
-    number for number; the last one shifts no image and so ends elsewhere. 5 of 3: none is shifted."""
+    """data.unshifted_last_epochs=2 of 3: epoch 1 is that of the all-shifted run, number for number;
+    the last two shift no image and so end elsewhere, on the same batch orders (the shifts are still
+    drawn). 5 of 3: none is shifted."""
     from aelab.training import loop
 
     shifted: list[int] = []
-    real = loop.shift_images
-    monkeypatch.setattr(loop, "shift_images", lambda x, m, offsets: shifted.append(len(x)) or real(x, m, offsets))
+    orders: list[torch.Tensor] = []
+    real_shift, real_order = loop.shift_images, loop.epoch_permutation
+    monkeypatch.setattr(loop, "shift_images", lambda x, m, offsets: shifted.append(len(x)) or real_shift(x, m, offsets))
+    monkeypatch.setattr(loop, "epoch_permutation", lambda n, gen: orders.append(real_order(n, gen)) or orders[-1])
     extra = ("trainer.epochs=3", "data.limit=640", "data.shift_augment=1")
     every = train(tiny_cfg(*extra), run_dir=tmp_path / "every")
     n_train = every["trained_samples"] // 3
-    assert sum(shifted) == 3 * n_train
+    assert sum(shifted) == 3 * n_train and len(orders) == 3
+    every_orders = orders[:]
     shifted.clear()
-    last = train(tiny_cfg(*extra, "data.unshifted_last_epochs=1"), run_dir=tmp_path / "last")
-    assert sum(shifted) == 2 * n_train  # epochs 1 and 2 only
-    assert last["history"][:2] == every["history"][:2]
-    assert last["history"][2]["val"] != every["history"][2]["val"]
+    orders.clear()
+    last = train(tiny_cfg(*extra, "data.unshifted_last_epochs=2"), run_dir=tmp_path / "last")
+    assert sum(shifted) == n_train  # epoch 1 only
+    assert all(torch.equal(a, b) for a, b in zip(orders, every_orders, strict=True))
+    assert last["history"][:1] == every["history"][:1]
+    assert all(last["history"][k]["val"] != every["history"][k]["val"] for k in (1, 2))
     shifted.clear()
     train(tiny_cfg(*extra, "data.unshifted_last_epochs=5"), run_dir=tmp_path / "none")  # more than the run has
     assert shifted == []

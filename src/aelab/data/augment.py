@@ -17,8 +17,8 @@ def shift_images(x: Tensor, max_shift: int, offsets: Tensor) -> Tensor:
 
     ``offsets`` (2, n) holds integers in [0, 2·max_shift], drawn once per epoch for the whole
     training set (no host→device copy per step). One gather from the zero-padded images: pixel
-    (r, c) of image i is padded pixel (r + offsets[0, i], c + offsets[1, i]) (3x faster than
-    indexing with three broadcast index tensors)."""
+    (r, c) of image i is padded pixel (r + offsets[0, i], c + offsets[1, i]) (about 2.4x faster
+    than indexing with three broadcast index tensors)."""
     n, channels, h, w = x.shape
     padded_w = w + 2 * max_shift
     padded = torch.nn.functional.pad(x, (max_shift,) * 4).flatten(2)  # (n, c, (h + 2m)(w + 2m))
