@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from aelab.backprop import LectureSequential
-from aelab.models import build_model
+from aelab.build import build_model
 
 MLP = dict(depth=8, width=512, activation="relu", code_dim=30)
 CONV_H2006 = dict(depth=4, channels=32, fc_hidden=512, activation="relu", code_dim=30)
@@ -59,7 +59,7 @@ CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     "mlp256": ("mlp", MLP, 256),
     "mlp4096": ("mlp", MLP, 4096),
     "mlp256_layers": ("mlp", {**MLP, "fuse": False}, 256),  # one Function per layer, no stack
-    "conv256": ("conv", {}, 256),  # ConvAutoencoder defaults: depth=2, channels=32
+    "conv256": ("conv", {"depth": 2}, 256),  # depth 2, 32 channels
     "conv1024": ("conv", {}, 1024),
     # the lecture conv as the dense Function on unfolded patches (model.conv_kernel=unfold)
     "conv256_unfold": ("conv", {"conv_kernel": "unfold"}, 256),

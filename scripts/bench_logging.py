@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from aelab.config import compose
-    from aelab.training import train
+    from aelab.training.loop import train
 
     logging.getLogger("aelab").setLevel(logging.WARNING)
     cfgs = {mode: compose([*BASE, *args.overrides, f"logging={mode}"]) for mode in ("default", "off")}

@@ -35,12 +35,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from aelab.build import build_model
 from aelab.config import compose, to_config
-from aelab.data import epoch_permutation, load_dataset
+from aelab.data.augment import epoch_permutation
+from aelab.data.load import load_dataset
 from aelab.hardware import describe, resolve_device
-from aelab.loggers import RunLogger
-from aelab.models import build_model
-from aelab.training import train
+from aelab.loggers.base import RunLogger
+from aelab.training.loop import train
 
 CASES = {
     "mlp4": ["model=mlp", "depth=4"],

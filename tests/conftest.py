@@ -44,7 +44,7 @@ def data_root() -> tuple[Path | None, str]:
     candidates = [Path(env)] if env else [Path("data"), REPO / "data"]
     problems = []
     for root in candidates:
-        raw = root / DATASETS["mnist"].torchvision_class / "raw"
+        raw = root / DATASETS["mnist"].folder
         missing = [f for f in DATASETS["mnist"].sha256 if not (raw / f).exists()]
         if not missing:
             return root.resolve(), ""

@@ -20,20 +20,20 @@ from omegaconf import OmegaConf
 from torch.distributions import Bernoulli, Normal, kl_divergence
 from torch.func import jacrev
 
-from aelab.ae.contractive import contraction, layer_contraction, squared_fan_in
-from aelab.ae.sparse import kl_sparsity, l1_sparsity
-from aelab.ae.vae import kl_to_prior
-from aelab.config import check, fingerprint, to_config, to_dict
-from aelab.data import load_dataset
+from aelab.ae.contractive.kind import contraction, layer_contraction, squared_fan_in
+from aelab.ae.sparse.kind import kl_sparsity, l1_sparsity
+from aelab.ae.vae.kind import kl_to_prior
+from aelab.build import build_model
+from aelab.config import check, complete_saved, fingerprint, to_config, to_dict
+from aelab.data.load import load_dataset
 from aelab.errors import ConfigError
 from aelab.gradflow import layer_grad_norms
-from aelab.loggers import Loggers, NullLogger
+from aelab.loggers.base import Loggers, NullLogger
 from aelab.metrics import EVAL_SEED, evaluate
-from aelab.models import build_model
 from aelab.models.layers import WEIGHT_LAYER_TYPES
 from aelab.runs import load_run
-from aelab.training import train
 from aelab.training.checkpoint import load_checkpoint
+from aelab.training.loop import train
 from aelab.training.losses import build_loss
 from aelab.training.pretrain import pretrain_layerwise, stages
 from conftest import compose
@@ -707,7 +707,7 @@ def test_gradient_flow_probe_draws_fixed_noise_and_leaves_the_global_rng_alone()
 def test_a_config_from_before_the_kinds_is_the_same_plain_run():
     values = to_dict(to_config(compose(["ae=plain"])))
     old = {k: v for k, v in values.items() if k not in ("ae", "pretrain")}
-    assert to_config(old).ae.name == "plain" and to_config(old).pretrain.name == "none"
+    assert to_config(complete_saved(old)).ae.name == "plain" and to_config(complete_saved(old)).pretrain.name == "none"
     assert fingerprint(old) == fingerprint(values)
     assert fingerprint(to_dict(to_config(compose(["ae=denoising"])))) != fingerprint(values)
     assert fingerprint(to_dict(to_config(compose(["pretrain=layerwise"])))) != fingerprint(values)

@@ -15,8 +15,8 @@ from aelab.analysis import (
     transfer_accuracy,
 )
 from aelab.analysis.transfer import _reinitialize
-from aelab.data import Splits as MNISTSplits
-from aelab.data import load_dataset
+from aelab.data.load import Splits as MNISTSplits
+from aelab.data.load import load_dataset
 from aelab.metrics import sq_err_per_image
 
 

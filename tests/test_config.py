@@ -92,11 +92,11 @@ def test_top_level_overrides_reach_the_model():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("depth=0", "depth=0 is out of range: depth must be an integer >= 1"),
-        ("depth=1001", "depth=1001 is out of range: depth must be <= 1000"),
+        ("depth=0", "depth=0 is out of range: depth must be >= 1 and <= 1000"),
+        ("depth=1001", "depth=1001 is out of range: depth must be >= 1 and <= 1000"),
         ("optimizer.lr=-1", "optimizer.lr=-1.0 is out of range: optimizer.lr must be > 0"),
         ("trainer.batch_size=0", "trainer.batch_size=0 is out of range"),
-        ("optimizer.beta=0", "0 < optimizer.beta <= 1"),
+        ("optimizer.beta=0", "optimizer.beta must be > 0 and <= 1"),
         ("model.code_dim=1000", "model.code_dim must be <= 784"),
         ("model.hidden=[]", "model.hidden=[] is not valid"),
         ("data.shift_augment=15", "data.shift_augment must be <= 14"),
@@ -172,14 +172,14 @@ def _cli(*args: str, run_dir: str = "/tmp/aelab_never_used") -> subprocess.Compl
             "Error: activation=foo is not valid; choose one of: identity, sigmoid, relu, softplus, tanh",
         ),
         ("depth=abc", "Error: Error merging override depth=abc; Value 'abc' of type 'str' could not be converted"),
-        ("depth=0", "Error: depth=0 is out of range: depth must be an integer >= 1"),
+        ("depth=0", "Error: depth=0 is out of range: depth must be >= 1 and <= 1000"),
         ("optimizer.lr=-1", "Error: optimizer.lr=-1.0 is out of range"),
         ("trainer.batch_size=0", "Error: trainer.batch_size=0 is out of range"),
         ("nosuchkey=1", "Error: unknown key nosuchkey"),
         ("+foo=1", "Error: unknown key foo"),
         ("model=rnn", "Error: In 'config': Could not find 'model/rnn'; Available options in 'model': conv, mlp"),
         ("model.channels=8", "Error: unknown key model.channels (MLPConfig has no key 'channels')"),
-        ("depth=100000", "Error: depth=100000 is out of range: depth must be <= 1000"),
+        ("depth=100000", "Error: depth=100000 is out of range: depth must be >= 1 and <= 1000"),
         ("model.width=10000000", "Error: model.width=10000000 makes the run too large"),
     ],
 )
@@ -218,10 +218,14 @@ def test_help_lists_aelabs_keys_groups_launchers_and_main_commands():
         "experiment:       hinton2006, hinton2006_conv,",
         "model:            conv, mlp",
         "hydra/launcher:   joblib",
-        "activation        hidden-layer activation: identity, sigmoid, relu",
-        "trainer.threads",
-        "skip_done=true",
-        "README.md",
+        "activation=relu",
+        "(identity | sigmoid | relu",
+        "skip_done=false",
+        "docs/reference/config.md",
     ):
         assert text in out, text
+    from aelab.config.reference import rows
+
+    listed = {line.split("=", 1)[0].strip() for line in out.splitlines() if line.startswith("    ") and "=" in line}
+    assert {row.key for row in rows()} <= listed  # every declared key, from its one declaration
     assert "powered by Hydra" not in out and "schema" not in out

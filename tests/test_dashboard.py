@@ -18,12 +18,14 @@ import pytest
 import torch
 
 from aelab.backprop import get_activation
+from aelab.build import build_model
 from aelab.config import to_config, to_dict
 from aelab.gradflow import StepProbe
-from aelab.loggers import Loggers, NullLogger
-from aelab.loggers.tensorboard import TensorBoardLogger, hparam_dict, pick_digits
-from aelab.models import build_model
-from aelab.training import train
+from aelab.loggers.base import Loggers, NullLogger
+from aelab.loggers.hparams import hparam_dict
+from aelab.loggers.tensorboard.figures import pick_by_class as pick_digits
+from aelab.loggers.tensorboard.logger import TensorBoardLogger
+from aelab.training.loop import train
 from conftest import REPO, compose
 
 
@@ -347,11 +349,10 @@ SYNCING = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__")
 def _host_reads_per_step(monkeypatch, logger, steps: int) -> collections.Counter:
     """Train ``steps`` SGD steps by hand, calling ``logger`` like train() does; count the calls
     that read a tensor back to the host (a device sync on a GPU), per step."""
-    from aelab.data import Splits as MNISTSplits
-    from aelab.models import MLPAutoencoder
+    from aelab.data.load import Splits as MNISTSplits
 
     torch.manual_seed(0)
-    model = MLPAutoencoder(depth=3, width=32, activation="sigmoid")
+    model = build_model("mlp", depth=3, width=32, activation="sigmoid")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     data = MNISTSplits(
         *(
@@ -489,20 +490,20 @@ def test_csv_logger_writes_a_row_per_logging_step_and_per_epoch(mnist_root, tmp_
     metrics = train(_cfg(mnist_root, f"resume={tmp_path}"))
     assert metrics["status"] == "completed"
     rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
-    steps = [int(r["step"]) for r in rows if r["kind"] == "step"]
+    steps = [int(r["step"]) for r in rows if r["row"] == "step"]
     assert steps == LOG_STEPS  # 1, 2, 4, ..., 16: each once, across the interruption
-    epochs = [r for r in rows if r["kind"] == "epoch"]
+    epochs = [r for r in rows if r["row"] == "epoch"]
     assert [(int(r["step"]), int(r["epoch"])) for r in epochs] == [(8, 1), (16, 2)]
     assert [float(r["metric/val_sq_err_per_image"]) for r in epochs] == pytest.approx(
         [h["val"]["sq_err_per_image"] for h in metrics["history"]]
     )
-    (test,) = [r for r in rows if r["kind"] == "test"]
+    (test,) = [r for r in rows if r["row"] == "test"]
     assert float(test["metric/test_sq_err_per_image"]) == pytest.approx(metrics["test"]["sq_err_per_image"])
     acc = _accumulator(tmp_path / "tb")  # the same per-step numbers TensorBoard got
     layer = "01_enc"
-    csv_grad = [float(r[f"grad_norm/{layer}"]) for r in rows if r["kind"] == "step"]
+    csv_grad = [float(r[f"grad_norm/{layer}"]) for r in rows if r["row"] == "step"]
     assert csv_grad == pytest.approx([e.value for e in acc.Scalars(f"grad_norm/{layer}")], rel=1e-6)
-    assert all(r["delta_norm/01_enc"] for r in rows if r["kind"] == "step")
+    assert all(r["delta_norm/01_enc"] for r in rows if r["row"] == "step")
 
 
 def test_a_short_run_draws_every_chart_at_the_default_logging_period(mnist_root, tmp_path):

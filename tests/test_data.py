@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from aelab.config import compose, to_config
-from aelab.data import DATASETS, check_dataset, load_dataset
+from aelab.data import DATASETS, check_dataset
+from aelab.data.load import load_dataset
 from aelab.errors import DataError
-from aelab.training import train
+from aelab.training.loop import train
 
 
 def write_idx(folder: Path, n_train: int = 120, n_test: int = 24, seed: int = 0) -> None:
@@ -108,7 +109,7 @@ def test_every_dataset_has_its_config_and_the_files_it_names():
 def test_shift_images_moves_each_image_by_its_own_offset_with_zero_fill(max_shift):
     """out_i(r, c) = x_i(r + dy_i, c + dx_i), dy/dx = offsets − max_shift, 0 outside the image;
     checked pixel by pixel against that formula, for every offset pair and two channels."""
-    from aelab.data import shift_images
+    from aelab.data.augment import shift_images
 
     side = 2 * max_shift + 1
     n, channels, h, w = side * side, 2, 5, 6

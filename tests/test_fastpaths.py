@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aelab.errors import ConfigError
-from aelab.training import train
+from aelab.training.loop import train
 
 FIT = ("data.limit=2000", "trainer.epochs=2", "model.width=64", "loss=bce")
 

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from aelab.backprop import ACTIVATIONS, conv_act, unfolded_conv2d
 from aelab.backprop.verify import rel_err, saved_bytes
-from aelab.models import AEOutput, ConvAutoencoder, MLPAutoencoder, build_model
+from aelab.build import build_model
+from aelab.models.base import AEOutput
 
 NAMES = list(ACTIVATIONS)
 SMALL = {"mlp": dict(width=24, code_dim=6), "conv": dict(channels=4, code_dim=6)}
@@ -99,14 +100,14 @@ def test_primitive_conv_saves_no_more_than_native(activation):
 
 
 def test_conv_kernel_is_a_checked_model_key():
-    assert ConvAutoencoder(depth=1, channels=2).layers()[0][1].kernel == "primitive"
-    assert ConvAutoencoder(depth=1, channels=2, conv_kernel="unfold").layers()[0][1].kernel == "unfold"
+    assert build_model("conv", depth=1, channels=2).layers()[0][1].kernel == "primitive"
+    assert build_model("conv", depth=1, channels=2, conv_kernel="unfold").layers()[0][1].kernel == "unfold"
     with pytest.raises(ValueError, match=r"model\.conv_kernel=im2col is not valid; choose one of: primitive, unfold"):
-        ConvAutoencoder(conv_kernel="im2col")
+        build_model("conv", conv_kernel="im2col")
 
 
 def test_typed_output_encode_decode_and_layers():
-    model = MLPAutoencoder(depth=3, width=16, code_dim=5)
+    model = build_model("mlp", depth=3, width=16, code_dim=5)
     x = torch.rand(4, 1, 28, 28)
     out = model(x)
     assert isinstance(out, AEOutput)
@@ -119,13 +120,13 @@ def test_typed_output_encode_decode_and_layers():
         == "mlp impl=lecture activation=relu layers=784-16-16-5-16-16-784 params="
         + f"{sum(p.numel() for p in model.parameters()):,}"
     )
-    conv = ConvAutoencoder(depth=2, channels=4, code_dim=5)
+    conv = build_model("conv", depth=2, channels=4, code_dim=5)
     assert conv(x).recon.shape == x.shape
     assert conv.summary().startswith("conv impl=lecture activation=relu layers=c4-c8-392-5-392-c4-c1 params=")
 
 
 def test_hinton_architecture_from_hidden_list():
-    model = MLPAutoencoder(hidden=[1000, 500, 250], code_dim=30)
+    model = build_model("mlp", hidden=[1000, 500, 250], code_dim=30)
     assert model.layer_sizes() == ["784", "1000", "500", "250", "30", "250", "500", "1000", "784"]
     acts = [layer.act.name for _, layer in model.layers()]
     assert acts == ["relu"] * 3 + ["identity"] + ["relu"] * 3 + ["identity"]
@@ -134,10 +135,10 @@ def test_hinton_architecture_from_hidden_list():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(depth=0), "depth=0 is out of range: depth must be an integer >= 1"),
-        (dict(code_dim=0), "model.code_dim=0 is out of range: model.code_dim must be an integer >= 1"),
+        (dict(depth=0), "model.depth=0 is out of range: model.depth must be >= 1 and <= 1000"),
+        (dict(code_dim=0), "model.code_dim=0 is out of range: model.code_dim must be >= 1"),
         (dict(code_dim=785), "model.code_dim=785 is out of range: model.code_dim must be <= 784"),
-        (dict(hidden=[100, 0]), r"model.hidden=\[100, 0\] is out of range: every size must be an integer >= 1"),
+        (dict(hidden=[100, 0]), r"model.hidden=\[100, 0\] is out of range: every item must be >= 1"),
         (dict(activation="swish"), "activation=swish is not valid; choose one of: identity, sigmoid, relu"),
         (dict(impl="jax"), "model.impl=jax is not valid; choose one of: lecture, torch"),
         (dict(init="orthogonal"), "model.init=orthogonal is not valid; choose one of: auto, xavier, kaiming"),
@@ -145,16 +146,16 @@ def test_hinton_architecture_from_hidden_list():
 )
 def test_bad_arguments_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        MLPAutoencoder(**kwargs)
+        build_model("mlp", **kwargs)
 
 
 def test_bad_family_and_conv_arguments():
-    with pytest.raises(ValueError, match="model=rnn is not valid; choose one of: conv, mlp"):
+    with pytest.raises(ValueError, match="model=rnn is not valid; choose one of: mlp, conv"):
         build_model("rnn")
-    with pytest.raises(ValueError, match="depth=0 is out of range: depth must be an integer >= 1"):
-        ConvAutoencoder(depth=0)
+    with pytest.raises(ValueError, match=r"model\.depth=0 is out of range: model\.depth must be >= 1 and <= 1000"):
+        build_model("conv", depth=0)
     with pytest.raises(ValueError, match=r"model\.kernel_size=4 is not valid; choose one of: 3, 5"):
-        ConvAutoencoder(kernel_size=4)
+        build_model("conv", kernel_size=4)
 
 
 @pytest.mark.parametrize(
@@ -162,12 +163,12 @@ def test_bad_family_and_conv_arguments():
 )
 def test_auto_init_is_he_for_relu_and_glorot_for_sigmoid(activation, expected_std):
     torch.manual_seed(0)
-    model = MLPAutoencoder(depth=2, width=400, activation=activation)
+    model = build_model("mlp", depth=2, width=400, activation=activation)
     first = model.layers()[0][1]
     assert first.weight.std().item() == pytest.approx(expected_std, rel=0.02)
     assert first.bias.abs().max().item() == 0.0
     torch.manual_seed(0)
-    default = MLPAutoencoder(depth=2, width=400, activation=activation, init="torch_default")
+    default = build_model("mlp", depth=2, width=400, activation=activation, init="torch_default")
     assert default.layers()[0][1].bias.abs().max().item() > 0
 
 
@@ -175,7 +176,7 @@ def test_auto_init_is_he_for_relu_and_glorot_for_sigmoid(activation, expected_st
     "family, kw, lr", [("mlp", dict(depth=2, width=128), 3e-3), ("conv", dict(depth=2, channels=8), 3e-3)]
 )
 def test_models_fit_a_small_batch_of_mnist(mnist_root, family, kw, lr):
-    from aelab.data import load_dataset
+    from aelab.data.load import load_dataset
 
     x = load_dataset("mnist", mnist_root, limit=32, eval_limit=1).train_x
     torch.manual_seed(0)

@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from aelab.errors import CorruptFileError, DataError, RunDirError
-from aelab.training import train
+from aelab.training.loop import train
 from conftest import REPO
 
 TINY = [
@@ -154,10 +154,11 @@ def test_a_second_process_on_a_locked_dir_is_refused_at_once(tmp_path, mnist_roo
 KILL_AT = """
 import os, signal, sys
 from pathlib import Path
+import aelab.training.commit as commit
 import aelab.training.loop as loop
 from aelab.config import compose
 target, name, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
-original, seen = getattr(loop, target), []
+original, seen = getattr(commit, target), []
 
 def killing(path, *args, **kwargs):
     if Path(path).name == name:
@@ -166,7 +167,7 @@ def killing(path, *args, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
     return original(path, *args, **kwargs)
 
-setattr(loop, target, killing)
+setattr(commit, target, killing)
 loop.train(compose(sys.argv[5:]), run_dir=sys.argv[4])
 """
 

@@ -38,7 +38,7 @@ from aelab.reports.results import (
     train_method,
 )
 from aelab.runs import load_run
-from aelab.training import train
+from aelab.training.loop import train
 from conftest import REPO, compose
 
 TINY_SETTINGS = Settings(
@@ -160,7 +160,7 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
 
 
 def _test_images(root, n):
-    from aelab.data import load_dataset
+    from aelab.data.load import load_dataset
 
     return load_dataset("mnist", root, limit=1, eval_limit=n).test_x
 
@@ -322,7 +322,7 @@ def test_kind_and_pretraining_overrides_compose_to_valid_configs():
 
 def test_code_encoder_is_model_encode():
     """The probe, P@k and transfer read ``model.encode``: a VAE's μ (30 of its encoder's 60 outputs)."""
-    from aelab.models import build_model
+    from aelab.build import build_model
 
     x = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     for family, size in (("mlp", {"depth": 2, "width": 16}), ("conv", {"depth": 2, "channels": 2})):

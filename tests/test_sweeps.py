@@ -301,7 +301,7 @@ def test_failed_and_refused_jobs_are_reported_with_their_error(tmp_path, mnist_r
     assert "non-finite loss (NaN/Inf) at step 1" in rows[("1e+30", "2")]["error"]
     for lr in ("0.01", "1e+30"):  # refused before training: one line, in the job's own dir
         assert rows[(lr, "0")]["status"] == "failed"
-        assert rows[(lr, "0")]["error"] == "refused: depth=0 is out of range: depth must be an integer >= 1"
+        assert rows[(lr, "0")]["error"] == "refused: depth=0 is out of range: depth must be >= 1 and <= 1000"
     md = (sweep_dir / "report.md").read_text()
     failed = md.split("## Failed and missing jobs", 1)[1].split("## Reproduce", 1)[0]
     assert "| failed |" in failed and "non-finite loss (NaN/Inf) at step 1" in failed

@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 _API = {
     "compose": "aelab.config",
     "Config": "aelab.config",
-    "train": "aelab.training",
+    "train": "aelab.training.loop",
     "load_run": "aelab.runs",
     "Run": "aelab.runs",
     "AelabError": "aelab.errors",

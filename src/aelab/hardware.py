@@ -1,14 +1,17 @@
-"""What a run runs on, described once: the device it trains on, the CPU, torch's threads, memory."""
+"""What a run runs on, described once: the device it trains on, the CPU, torch's threads, memory.
+torch is imported only by the functions that ask it."""
 
 from __future__ import annotations
 
 import os
 import platform
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from aelab.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def cpu_name() -> str:
@@ -29,6 +32,8 @@ def n_cpus() -> int:
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` → cuda when a GPU is visible, else cpu; ``cuda`` without a GPU is a ConfigError."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -40,6 +45,8 @@ def resolve_device(name: str) -> torch.device:
 
 def describe(device: torch.device | str) -> str:
     """``NVIDIA H100 80GB HBM3`` for a GPU; ``AMD EPYC 7B13 (2 cores, 1 torch thread)`` for a CPU."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -50,6 +57,8 @@ def describe(device: torch.device | str) -> str:
 def available_memory(device: torch.device) -> int | None:
     """Bytes a run may still allocate on ``device`` (None where unknown)."""
     if device.type == "cuda":
+        import torch
+
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
     try:

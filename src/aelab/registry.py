@@ -16,8 +16,7 @@ load-bearing: the registry imports its entries, never the other way round.
 from __future__ import annotations
 
 import importlib
-import pkgutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -35,22 +34,25 @@ def folder_of(package: str) -> Path:
     return _AELAB.joinpath(*rest)
 
 
-class Registry(Mapping[str, T], Generic[T]):
-    """Entries named by the modules of ``package`` (``packages=True``: by its subpackages), each
-    exporting its entry as the attribute ``attr``. A mapping: iteration lists names, indexing imports."""
+class Names(Collection[str]):
+    """The names of one kind of entry, read from a folder of aelab (nothing is imported).
 
-    def __init__(self, what: str, package: str, attr: str, packages: bool = False, order: tuple[str, ...] = ()):
-        self.what, self.package, self.attr, self.packages = what, package, attr, packages
-        self.order = order  # names listed first, in this order (the rest follow alphabetically)
-        self._loaded: dict[str, T] = {}
+    The modules of ``package`` not starting with ``_`` are the names; with ``module``, the
+    subpackages that hold ``<module>.py`` are (a model family is a folder with ``config.py`` and
+    ``model.py``). ``order``: names listed first, in this order; the rest follow alphabetically. A
+    config key's choices can be a ``Names`` where importing the entries would close an import
+    circle (a family's config subclasses the config that names the families)."""
+
+    def __init__(self, package: str, module: str | None = None, order: tuple[str, ...] = ()) -> None:
+        self.package, self.module, self.order = package, module, order
 
     def names(self) -> list[str]:
-        """The entries' names, from the folder's listing (no import)."""
-        found = {
-            m.name
-            for m in pkgutil.iter_modules([str(folder_of(self.package))])
-            if not m.name.startswith("_") and m.ispkg == self.packages
-        }
+        folder = folder_of(self.package)
+        if self.module:  # folders holding <module>.py (they need no __init__.py)
+            found = {p.name for p in folder.iterdir() if p.is_dir() and (p / f"{self.module}.py").is_file()}
+        else:
+            found = {p.stem for p in folder.glob("*.py")}
+        found = {n for n in found if not n.startswith("_")}
         return [n for n in self.order if n in found] + sorted(found - set(self.order))
 
     def __iter__(self) -> Iterator[str]:
@@ -62,12 +64,36 @@ class Registry(Mapping[str, T], Generic[T]):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
 
+
+class Registry(Mapping[str, T], Generic[T]):
+    """The entries named by :class:`Names`, each the attribute ``attr`` of its module (with
+    ``module``: of ``<package>.<name>.<module>``). A mapping: iteration lists names, indexing imports."""
+
+    def __init__(self, what: str, package: str, attr: str, module: str | None = None, order: tuple[str, ...] = ()):
+        self.what, self.attr = what, attr
+        self.listing = Names(package, module, order)
+        self._loaded: dict[str, T] = {}
+
+    def names(self) -> list[str]:
+        """The entries' names, from the folder's listing (no import)."""
+        return self.listing.names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.listing
+
     def __getitem__(self, name: str) -> T:
         if name not in self._loaded:
             if name not in self:
                 raise KeyError(name)
-            module = importlib.import_module(f"{self.package}.{name}")
-            self._loaded[name] = getattr(module, self.attr)
+            listing = self.listing
+            path = f"{listing.package}.{name}" + (f".{listing.module}" if listing.module else "")
+            self._loaded[name] = getattr(importlib.import_module(path), self.attr)
         return self._loaded[name]
 
     def check(self, key: str, value: Any) -> None:
@@ -84,4 +110,4 @@ class Registry(Mapping[str, T], Generic[T]):
         return f"Registry({self.what}: {', '.join(self.names())})"
 
 
-__all__ = ["Registry", "folder_of"]
+__all__ = ["Names", "Registry", "folder_of"]

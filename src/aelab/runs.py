@@ -10,13 +10,14 @@ from typing import Any
 
 import torch
 
-from aelab.config import Config, fingerprint, to_config, upgrade_saved
-from aelab.data import load
+from aelab.build import build
+from aelab.config import Config, complete_saved, fingerprint, to_config
+from aelab.data.load import load
 from aelab.errors import CorruptFileError, RunDirError
 from aelab.files import sha256_file, write_json
 from aelab.images import save_reconstruction_grid
 from aelab.metrics import evaluate
-from aelab.models import Autoencoder, build_model
+from aelab.models.base import Autoencoder
 from aelab.training.checkpoint import load_checkpoint
 from aelab.training.rundir import RunDir
 
@@ -67,9 +68,9 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
         raise RunDirError(f"{run.path} has no best weights yet (no checkpoints/best.pt: no epoch finished)")
     if not isinstance(saved.get("config"), dict) or not isinstance(state, dict):
         raise CorruptFileError(f"{run.path}: the checkpoint holds no config or weights")
-    values = upgrade_saved(saved["config"])  # a run from before a key existed: the value it ran with
+    values = complete_saved(saved["config"])  # every key as the run trained (or refused, naming it)
     config = to_config(values)
-    model = build_model(config.model, ae=config.ae).to(device)
+    model = build(config).to(device)
     model.load_state_dict(state)
     record = (last or {}).get("record") or {}
     metrics = {**record, "hparams": values, "config_fingerprint": fingerprint(values)}

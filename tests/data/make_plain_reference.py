@@ -16,8 +16,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from aelab.training import train  # noqa: E402
 from aelab.training.checkpoint import load_checkpoint  # noqa: E402
+from aelab.training.loop import train  # noqa: E402
 from conftest import TINY, compose  # noqa: E402
 
 CASES = {

@@ -1,4 +1,4 @@
-"""What every autoencoder kind shares: its config fields, and the hooks a kind fills in.
+"""What every autoencoder kind shares: the hooks a kind fills in.
 
 A kind is what a network is trained *as*. It changes the forward pass (corrupt the input, sample
 the code), adds terms to the loss (``AEOutput.loss_terms``: a penalty, a KL divergence), may add
@@ -10,43 +10,13 @@ activation and depth.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from aelab.errors import ConfigError
+from aelab.ae.config import AEConfig
+from aelab.keys import check_fields
 from aelab.models.base import AEOutput, Autoencoder
-
-
-def check_number(
-    key: str, value: Any, low: float | None = None, high: float | None = None, open_: bool = False
-) -> None:
-    """``value`` is a number in [low, high] (``open_``: in (low, high)), else a ConfigError naming ``key``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{key}={value} is not a number")
-    below = low is not None and (value <= low if open_ else value < low)
-    above = high is not None and (value >= high if open_ else value > high)
-    if below or above:
-        bounds = []
-        if low is not None:
-            bounds.append(f"{key} {'>' if open_ else '>='} {low:g}")
-        if high is not None:
-            bounds.append(f"{key} {'<' if open_ else '<='} {high:g}")
-        raise ConfigError(f"{key}={value} is out of range: {' and '.join(bounds)}")
-
-
-@dataclass
-class AEConfig:
-    """The fields every kind shares (``ae.*``); each kind's config adds its own."""
-
-    name: str = "?"
-
-    def check(self) -> None:
-        """Ranges and choices of the kind's own keys; each failure a ConfigError naming ``ae.<key>``."""
-
-    def check_with(self, config: Any) -> None:
-        """Rules that tie the kind to the rest of the config (e.g. ``ae=vae`` needs ``loss=bce``)."""
 
 
 @dataclass
@@ -67,11 +37,14 @@ class Kind:
     seeded ``generator``, so measuring never changes what a run trains.
     """
 
-    name: ClassVar[str] = "?"
-
     def __init__(self, config: AEConfig) -> None:
-        config.check()
+        check_fields(config, "ae.")
+        config.check_rules()
         self.config = config
+
+    @property
+    def name(self) -> str:
+        return self.config.name
 
     def prepare(self, model: Autoencoder) -> None:
         """Adapt a freshly built network before its first use (the VAE's (μ, log σ²) code layer)."""
@@ -90,4 +63,4 @@ class Kind:
         return KindStats()
 
 
-__all__ = ["AEConfig", "Kind", "KindStats", "check_number"]
+__all__ = ["Kind", "KindStats"]

@@ -6,8 +6,9 @@ directory behind, and a run refused for an occupied directory would already have
 This callback runs first (``on_run_start`` / ``on_multirun_start``, registered first in
 ``conf/config.yaml``) and makes the same checks ``train()`` makes, read-only:
 
-* a single run: the config (choices, ranges, memory), the run directory's plan (a new run, a
-  resume, a skip, or a refusal) and the dataset's files. It also fixes ``hydra.run.dir`` to an
+* a single run: the config (every key and rule), the run directory's plan (a new run, a resume, a
+  skip, or a refusal), the dataset's files — all without importing torch — and then the memory
+  the run needs on its device. It also fixes ``hydra.run.dir`` to an
   absolute path, and to the resumed run's own directory on ``resume=``, so a resume leaves no
   extra directory;
 * a sweep: a sweep directory that holds another sweep is refused (``skip_done=true`` with the
@@ -33,7 +34,6 @@ from aelab.config.sweep import axes_of
 from aelab.data import check_dataset
 from aelab.errors import AelabError, RunDirError
 from aelab.files import FILE_MODE, os_error
-from aelab.hardware import resolve_device
 from aelab.training.rundir import RunDir, plan
 
 _SWEEP_LOCK: list[int] = []  # the sweep dir's lock, held until the process ends
@@ -51,14 +51,16 @@ class PreflightCallback(Callback):
         release_stderr()  # composition is over: stderr writes straight through from here on
         try:
             cfg = to_config(task_config(config))
-            device = resolve_device(cfg.device)
-            check(cfg, device)
+            check(cfg)  # every key and rule, without torch
             run_dir = Path(cfg.resume if cfg.resume else str(config.hydra.run.dir)).expanduser().absolute()
             with read_write(config.hydra.run):
                 config.hydra.run.dir = str(run_dir)
             decision = plan(run_dir, to_dict(cfg), resume=bool(cfg.resume), skip_done=cfg.skip_done)
-            if decision.kind == "fresh":
+            if decision.action == "fresh":
                 check_dataset(cfg.data.name, cfg.data.root, cfg.data.download)
+            from aelab.hardware import resolve_device  # torch: the run is going to start
+
+            check(cfg, resolve_device(cfg.device))  # the memory it needs on its device
         except AelabError as err:
             fail(err)
 

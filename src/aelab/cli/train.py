@@ -22,16 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from aelab.config import register_configs
+from aelab.config.compose import register_configs
 from aelab.errors import AelabError
 from aelab.files import write_json, write_text
 from aelab.hardware import n_cpus
-from aelab.training import train
 
 register_configs()
 # conf/hydra/launcher/submitit_*.yaml share their names with the plugin's schemas on purpose (they
@@ -60,6 +58,8 @@ def share_cpus_among_jobs() -> None:
         threads = int(launcher.cpus_per_task)
     else:
         return
+    import torch
+
     torch.set_num_threads(threads)
 
 
@@ -92,6 +92,8 @@ def _record_refused_job(err: AelabError) -> None:
 
 @hydra.main(version_base="1.3", config_path="pkg://aelab.conf", config_name="config")
 def app(cfg: DictConfig) -> float:
+    from aelab.training.loop import train  # torch: only once the run is going to start
+
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     if multirun:
         share_cpus_among_jobs()

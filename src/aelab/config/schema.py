@@ -1,156 +1,123 @@
-"""The config schema: one dataclass per group, each with the ``check()`` of its own values.
+"""The config schema: one dataclass per group, every key declared once with :func:`~aelab.keys.key`.
 
-The YAML files in ``conf/`` fill these (Hydra types each value at composition: ``depth=abc`` fails
-there); :func:`aelab.config.to_config` then turns the composed config into these dataclasses once,
-at the entry of ``train()``, refusing keys the schema does not have, and :meth:`Config.check`
-refuses values out of their range or choices. Every refusal is one :class:`ConfigError` that names
-the key. Each model family brings its own dataclass (``aelab/models/<family>/config.py``), so a key
-of another family (``model=conv model.hidden=[10]``) is an unknown key.
+Hydra composes ``conf/`` over these dataclasses (the YAML files hold only what differs from the
+defaults here); :func:`aelab.config.to_config` turns the result into them once, refusing unknown
+keys; :func:`aelab.config.check` checks every key against its declaration, then the rules below
+that tie keys together. Each model family and each autoencoder kind brings its own dataclass
+(``aelab/models/<family>/config.py``, ``aelab/ae/<kind>/config.py``), so a key of another family
+(``model=conv model.hidden=[10]``) is an unknown key. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from omegaconf import MISSING
 
-from aelab.data.datasets import DATASETS
+from aelab.backprop.activations import ACTIVATIONS
+from aelab.data import DATASETS
 from aelab.errors import ConfigError
-from aelab.models.base import IMAGE_SHAPE, ModelConfig, check_at_least, check_choice
+from aelab.keys import SEED_MAX, key
+from aelab.loggers import LOGGER_NAMES
+from aelab.models.config import MAX_DEPTH
 
 DEVICES = ("auto", "cpu", "cuda")
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("none", "cosine", "onecycle")
-LR_SCALINGS = ("none", "linear", "sqrt")
-ANNEAL_STRATEGIES = ("cos", "linear")
-LOSSES = ("mse", "bce")
-PRECISIONS = ("fp32", "bf16")
-MAX_SHIFT = IMAGE_SHAPE[-1] // 2  # a larger shift moves most of a 28×28 digit out of the image
-
-
-def _check_range(key: str, value: Any, low: float, high: float | None = None, strict_low: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{key}={value} is not a number")
-    too_low = value <= low if strict_low else value < low
-    if too_low or (high is not None and value > high):
-        lo = f"{key} must be {'>' if strict_low else '>='} {low:g}"
-        raise ConfigError(f"{key}={value} is out of range: {lo}" + (f" and <= {high:g}" if high is not None else ""))
 
 
 @dataclass
 class DataConfig:
-    name: str = "mnist"
-    root: str = "${oc.env:AELAB_DATA_DIR,data}"  # the folder holding <dataset>/raw
-    download: bool = True  # never under AELAB_OFFLINE=1
-    limit: Optional[int] = None  # training images to keep (quick runs)
-    eval_limit: Optional[int] = None  # validation and test images to keep
-    split_seed: int = 0
-    shift_augment: int = 0  # random shifts of up to this many pixels during training
-    unshifted_last_epochs: int = 0  # the last N epochs (all, if N >= trainer.epochs) train without shifts
-
-    def check(self) -> None:
-        check_choice("data.name", self.name, DATASETS)
-        for key in ("limit", "eval_limit"):
-            value = getattr(self, key)
-            if value is not None:
-                check_at_least(f"data.{key}", value, 1)
-        check_at_least("data.split_seed", self.split_seed, 0)
-        check_at_least("data.shift_augment", self.shift_augment, 0)
-        check_at_least("data.unshifted_last_epochs", self.unshifted_last_epochs, 0)
-        if self.shift_augment > MAX_SHIFT:
-            raise ConfigError(
-                f"data.shift_augment={self.shift_augment} is out of range: data.shift_augment must be "
-                f"<= {MAX_SHIFT} (half the {IMAGE_SHAPE[-1]}-pixel image side)"
-            )
+    name: str = key("mnist", "the dataset", choices=DATASETS, hparam="dataset")
+    root: str = key("${oc.env:AELAB_DATA_DIR,data}", "the folder that holds <dataset>/raw", role="where")
+    download: bool = key(True, "download missing files (never under AELAB_OFFLINE=1)", role="where")
+    limit: Optional[int] = key(
+        None, "train on the first N images (quick runs)", low=1, hparam="data_limit", hparam_none="all"
+    )
+    eval_limit: Optional[int] = key(None, "validate and test on the first N images", low=1)
+    split_seed: int = key(0, "the seed of the fixed train/validation split", low=0, high=SEED_MAX)
+    shift_augment: int = key(
+        0, "shift training images by up to N pixels (at most half the image side)", low=0, hparam="shift_augment"
+    )
+    unshifted_last_epochs: int = key(
+        0,
+        "train the last N epochs without the shifts (all, if N >= trainer.epochs)",
+        low=0,
+        hparam="unshifted_last",
+        missing=0,
+    )
 
 
 @dataclass
 class OptimizerConfig:
-    name: str = "adam"
-    lr: float = 1e-3
-    # sgd: the lecture's ΔW(t+1) = β(−α(∇E + λW)) + (1 − β)ΔW(t); β = 1 is plain SGD.
-    beta: float = 0.1
-    weight_decay: float = 0.0
-    schedule: str = "none"
-    warmup_fraction: float = 0.3  # onecycle: share of steps spent warming up
-    anneal_strategy: str = "cos"  # onecycle: the shape of the warm-up and the decay, cos or linear
-    # lr is tuned at base_batch_size; other batch sizes get lr·B/B₀ (linear) or lr·√(B/B₀) (sqrt)
-    lr_scaling: str = "none"
-    base_batch_size: int = 128
-    # torch.optim's fused kernel (one pass over all parameters per step): the same update up to rounding, faster
-    fused: bool = False
-
-    def check(self) -> None:
-        check_choice("optimizer.name", self.name, OPTIMIZERS)
-        check_choice("optimizer.schedule", self.schedule, SCHEDULES)
-        check_choice("optimizer.lr_scaling", self.lr_scaling, LR_SCALINGS)
-        check_choice("optimizer.anneal_strategy", self.anneal_strategy, ANNEAL_STRATEGIES)
-        _check_range("optimizer.lr", self.lr, 0, strict_low=True)
-        _check_range("optimizer.weight_decay", self.weight_decay, 0)
-        if not 0 < self.beta <= 1:
-            raise ConfigError(f"optimizer.beta={self.beta} is out of range: 0 < optimizer.beta <= 1")
-        if not 0 < self.warmup_fraction < 1:
-            raise ConfigError(
-                f"optimizer.warmup_fraction={self.warmup_fraction} is out of range: 0 < optimizer.warmup_fraction < 1"
-            )
-        check_at_least("optimizer.base_batch_size", self.base_batch_size, 1)
+    name: str = key(
+        "adam", "adam: AdamW; sgd: the lecture's update with inertia", choices=("adam", "sgd"), hparam="optimizer"
+    )
+    lr: float = key(1e-3, "the learning rate α (as tuned at base_batch_size)", above=0, hparam="lr")
+    beta: float = key(
+        0.1, "sgd: β of ΔW(t+1) = β(−α(∇E + λW)) + (1 − β)ΔW(t); 1 is plain SGD", above=0, high=1, hparam="beta"
+    )
+    weight_decay: float = key(
+        0.0, "λ: L2 for sgd (∇E + λW), decoupled weight decay for adam", low=0, hparam="weight_decay"
+    )
+    schedule: str = key(
+        "none", "the per-step learning-rate schedule", choices=("none", "cosine", "onecycle"), hparam="schedule"
+    )
+    warmup_fraction: float = key(0.3, "onecycle: the share of steps spent warming up", above=0, below=1)
+    anneal_strategy: str = key(
+        "cos",
+        "onecycle: the shape of the warm-up and the decay",
+        choices=("cos", "linear"),
+        hparam="anneal",
+        missing="cos",
+    )
+    lr_scaling: str = key(
+        "none",
+        "lr at other batch sizes: lr·B/B₀ (linear) or lr·√(B/B₀) (sqrt)",
+        choices=("none", "linear", "sqrt"),
+        hparam="lr_scaling",
+    )
+    base_batch_size: int = key(128, "B₀: the batch size lr is tuned at", low=1)
+    fused: bool = key(
+        False, "torch.optim's fused kernel: the same update up to rounding, in one pass", hparam="fused", missing=False
+    )
 
 
 @dataclass
 class LossConfig:
-    name: str = "mse"  # mse: the lecture's 1/(2n) Σ‖x̂ − x‖²; bce: on the logits
-
-    def check(self) -> None:
-        check_choice("loss.name", self.name, LOSSES)
+    name: str = key(
+        "mse", "mse: the lecture's 1/(2n) Σ‖x̂ − x‖²; bce: on the logits", choices=("mse", "bce"), hparam="loss"
+    )
 
 
 @dataclass
 class TrainerConfig:
-    epochs: int = 10
-    batch_size: int = 128
-    eval_batch_size: int = 1000
-    precision: str = "fp32"
-    cuda_graphs: bool = False
-    compile: bool = False
-    progress: Optional[bool] = None  # None: a tqdm bar when stderr is a terminal
-    threads: Optional[int] = None  # torch CPU threads; None: torch's default (launchers set one per job)
-
-    def check(self) -> None:
-        check_at_least("trainer.epochs", self.epochs, 1)
-        check_at_least("trainer.batch_size", self.batch_size, 1)
-        check_at_least("trainer.eval_batch_size", self.eval_batch_size, 1)
-        check_choice("trainer.precision", self.precision, PRECISIONS)
-        if self.threads is not None:
-            check_at_least("trainer.threads", self.threads, 1)
+    epochs: int = key(10, "passes over the training set", low=1, hparam="epochs")
+    batch_size: int = key(128, "images per optimizer step", low=1, hparam="batch_size")
+    eval_batch_size: int = key(1000, "images per evaluation batch", low=1)
+    precision: str = key("fp32", "fp32, or bf16 autocast", choices=("fp32", "bf16"), hparam="precision")
+    cuda_graphs: bool = key(False, "replay the whole step as one CUDA graph (device=cuda)")
+    compile: bool = key(False, "torch.compile the model's forward")
+    progress: Optional[bool] = key(None, "a progress bar (null: when stderr is a terminal)", role="where")
+    threads: Optional[int] = key(
+        None, "torch CPU threads (null: torch's default; launchers set a share)", low=1, role="where"
+    )
 
 
 @dataclass
 class LoggingConfig:
-    loggers: list[str] = field(default_factory=lambda: ["tensorboard"])  # see aelab.loggers.LOGGERS
-    every_n_steps: int = 50
-    histograms_every_n_epochs: int = 1
-    scalars: bool = True
-    grad_flow: bool = True
-    histograms: bool = True
-    images: bool = True
-    hparams: bool = True
-    projector: bool = True
-    n_images: int = 16
-    n_projector: int = 1000
-
-    def check(self) -> None:
-        from aelab.loggers import LOGGERS
-
-        for name in self.loggers:
-            check_choice("logging.loggers", name, LOGGERS)
-        check_at_least("logging.every_n_steps", self.every_n_steps, 1)
-        check_at_least("logging.histograms_every_n_epochs", self.histograms_every_n_epochs, 1)
-        check_at_least("logging.n_images", self.n_images, 0)
-        check_at_least("logging.n_projector", self.n_projector, 0)
-
-
-PRETRAINS = ("none", "layerwise")
+    loggers: list[str] = key(
+        factory=lambda: ["tensorboard"], doc="the run's loggers ([] for none)", choices=LOGGER_NAMES
+    )
+    every_n_steps: int = key(50, "per-step values every N optimizer steps", low=1)
+    histograms_every_n_epochs: int = key(1, "weight, gradient and activation histograms every N epochs", low=1)
+    scalars: bool = key(True, "losses, metrics, lr, samples/s")
+    grad_flow: bool = key(True, "per-layer ‖∂E/∂W‖, ‖δ‖, ‖W‖, saturation")
+    histograms: bool = key(True, "histograms of weights, gradients and activations")
+    images: bool = key(True, "reconstructions, interpolation, the kind's images")
+    hparams: bool = key(True, "the HPARAMS table")
+    projector: bool = key(True, "the codes of test images in the embedding projector")
+    n_images: int = key(16, "test images in the reconstruction grid", low=0)
+    n_projector: int = key(1000, "test images in the projector", low=0)
 
 
 @dataclass
@@ -158,43 +125,50 @@ class PretrainConfig:
     """``pretrain=layerwise``: greedy layer-wise pretraining before the end-to-end training
     (:mod:`aelab.training.pretrain`); ``pretrain=none``: start from the initial weights."""
 
-    name: str = "none"
-    epochs_per_layer: int = 2
-    lr: Optional[float] = None  # None: optimizer.lr
-
-    def check(self) -> None:
-        check_choice("pretrain", self.name, PRETRAINS)
-        check_at_least("pretrain.epochs_per_layer", self.epochs_per_layer, 1)
-        if self.lr is not None:
-            _check_range("pretrain.lr", self.lr, 0, strict_low=True)
+    name: str = key("none", "none, or layerwise (model=mlp)", choices=("none", "layerwise"), hparam="pretrain")
+    epochs_per_layer: int = key(2, "layerwise: epochs of each layer's shallow autoencoder", low=1)
+    lr: Optional[float] = key(None, "layerwise: its learning rate (null: optimizer.lr)", above=0)
 
 
 @dataclass
 class Config:
-    activation: str = "relu"  # hidden-layer activation (model.activation follows it)
-    depth: int = 4  # layers per side (model.depth follows it)
-    seed: int = 0
-    device: str = "auto"
-    resume: Optional[str] = None  # a run directory to continue
-    skip_done: bool = False  # a run dir holding the same completed run is skipped, not refused
-    model: Any = MISSING  # a ModelConfig of the chosen family
-    ae: Any = MISSING  # an AEConfig of the chosen kind (aelab.ae): what the network is trained as
-    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    activation: str = key("relu", "the hidden layers' activation (model.activation follows it)", choices=ACTIVATIONS)
+    depth: int = key(4, "layers per side, encoder = decoder (model.depth follows it)", low=1, high=MAX_DEPTH)
+    seed: int = key(
+        0, "the seed of the init, the batch order and the augmentation", low=0, high=SEED_MAX, hparam="seed"
+    )
+    device: str = key("auto", "auto: cuda when a GPU is visible, else cpu", choices=DEVICES, role="where")
+    resume: Optional[str] = key(None, "a run directory to continue", role="where")
+    skip_done: bool = key(False, "skip the same completed run in the directory, resume an unfinished one", role="where")
+    model: Any = key(MISSING, "the model family's keys (model=mlp|conv)")
+    ae: Any = key(
+        MISSING, "the autoencoder kind's keys (ae=plain|denoising|sparse|contractive|vae)", missing={"name": "plain"}
+    )
+    pretrain: PretrainConfig = key(factory=PretrainConfig, doc="layer-wise pretraining", missing={"name": "none"})
+    data: DataConfig = key(factory=DataConfig, doc="the dataset")
+    optimizer: OptimizerConfig = key(factory=OptimizerConfig, doc="the optimizer and its schedule")
+    loss: LossConfig = key(factory=LossConfig, doc="the reconstruction loss")
+    trainer: TrainerConfig = key(factory=TrainerConfig, doc="the training loop")
+    logging: LoggingConfig = key(factory=LoggingConfig, doc="what the loggers record", role="report")
 
-    def check(self) -> None:
-        """Every choice and range, then the rules that tie groups together."""
-        check_choice("device", self.device, DEVICES)
-        check_at_least("seed", self.seed, 0)
-        self.model.check()
-        self.ae.check()
-        for group in (self.data, self.optimizer, self.loss, self.trainer, self.logging, self.pretrain):
-            group.check()
+    def check_together(self) -> None:
+        """The rules that tie keys of several groups together (each key alone is checked by its declaration)."""
+        for name, value, top in (
+            ("activation", self.model.activation, self.activation),
+            ("depth", self.model.depth, self.depth),
+        ):
+            if value != top:
+                raise ConfigError(
+                    f"model.{name}={value} disagrees with {name}={top}: set {name}= alone (model.{name} follows it)"
+                )
+        self.model.check_with(self)
         self.ae.check_with(self)
+        side = min(DATASETS[self.data.name].shape[1:])
+        if self.data.shift_augment > side // 2:  # a larger shift moves most of the image out of it
+            raise ConfigError(
+                f"data.shift_augment={self.data.shift_augment} is out of range: data.shift_augment must be "
+                f"<= {side // 2} (half the {side}-pixel image side)"
+            )
         if self.pretrain.name == "layerwise":
             if self.model.family != "mlp":
                 raise ConfigError(
@@ -222,17 +196,12 @@ GROUPS: dict[str, type] = {
 }
 
 __all__ = [
+    "DEVICES",
     "GROUPS",
-    "LOSSES",
-    "LR_SCALINGS",
-    "OPTIMIZERS",
-    "PRECISIONS",
-    "SCHEDULES",
     "Config",
     "DataConfig",
     "LoggingConfig",
     "LossConfig",
-    "ModelConfig",
     "OptimizerConfig",
     "PretrainConfig",
     "TrainerConfig",

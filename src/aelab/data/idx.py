@@ -1,4 +1,5 @@
-"""Checks of IDX files (the MNIST format) before anything trains on them.
+"""The IDX format (MNIST and the datasets that share it): checking the files before anything trains
+on them, and the :class:`IdxDataset` rows that read them with their torchvision class.
 
 An IDX file is a 4-byte magic number — two zero bytes, the element type (``0x08``: unsigned
 byte), the number of dimensions — then each dimension as a big-endian int32, then the values.
@@ -10,20 +11,23 @@ one :class:`DataError` naming the file and what is wrong.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from aelab.data.dataset import Dataset, offline
 from aelab.errors import DataError
 
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801
-IMAGE_SIDE = 28
+RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 def _expected_magic(name: str) -> int:
     return IMAGE_MAGIC if "images" in name else LABEL_MAGIC
 
 
-def check_idx(path: Path, sha256: str | None, count: int | None = None) -> int:
-    """Check one raw IDX file; return its number of items (images or labels)."""
+def check_idx(path: Path, sha256: str | None, count: int | None = None, side: tuple[int, int] | None = None) -> int:
+    """Check one raw IDX file (images of ``side`` = (rows, cols)); return its number of items."""
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -39,8 +43,8 @@ def check_idx(path: Path, sha256: str | None, count: int | None = None) -> int:
     if len(data) < 4 + 4 * ndim:
         raise DataError(f"{path} is truncated: {len(data)} bytes, shorter than its header")
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    if kind == "image" and dims[1:] != [IMAGE_SIDE, IMAGE_SIDE]:
-        raise DataError(f"{path} holds {dims[1]}×{dims[2]} images; aelab's models take {IMAGE_SIDE}×{IMAGE_SIDE}")
+    if kind == "image" and side is not None and tuple(dims[1:]) != tuple(side):
+        raise DataError(f"{path} holds {dims[1]}×{dims[2]} images; this dataset's are {side[0]}×{side[1]}")
     if count is not None and dims[0] != count:
         raise DataError(f"{path} holds {dims[0]:,} {kind}s; this dataset has {count:,}")
     n_values = 1
@@ -61,4 +65,90 @@ def check_idx(path: Path, sha256: str | None, count: int | None = None) -> int:
     return dims[0]
 
 
-__all__ = ["IMAGE_MAGIC", "LABEL_MAGIC", "check_idx"]
+@dataclass(frozen=True)
+class IdxDataset(Dataset):
+    """A dataset in the four IDX files of MNIST's layout, read by ``torchvision.datasets.<tv_class>``
+    from ``<data.root>/<tv_class>/raw/``. ``sha256``: each raw file's published SHA-256 (None:
+    its IDX header and size are checked); ``sizes``: the exact (train, test) counts, when fixed."""
+
+    tv_class: str = ""
+    sha256: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(RAW_FILES))
+    sizes: tuple[int, int] | None = None
+
+    def raw(self, root: Path) -> Path:
+        return Path(root).expanduser() / self.tv_class / "raw"
+
+    def check(self, root: Path, download: bool) -> tuple[int, int]:
+        raw = self.raw(root)
+        missing = _extract_archives(raw, [f for f in self.sha256 if not (raw / f).is_file()])
+        if missing:
+            where = f"{self.title} is not in {raw} (missing {', '.join(missing)})"
+            if offline() or not download:
+                raise self.missing_advice(where, download)
+            _download(self, Path(root).expanduser(), where)
+        counts = {
+            file: check_idx(
+                raw / file, sha, self.sizes[file.startswith("t10k")] if self.sizes else None, self.shape[1:]
+            )
+            for file, sha in self.sha256.items()
+        }
+        for split in ("train", "t10k"):
+            images, labels = counts[f"{split}-images-idx3-ubyte"], counts[f"{split}-labels-idx1-ubyte"]
+            if images != labels:
+                raise DataError(f"{raw}: {split}-images holds {images:,} images but {split}-labels {labels:,} labels")
+        return counts["train-images-idx3-ubyte"], counts["t10k-images-idx3-ubyte"]
+
+    def load(self, root: Path) -> tuple[Any, Any, Any, Any]:
+        from torchvision import datasets
+
+        cls = getattr(datasets, self.tv_class)
+        train, test = cls(str(Path(root).expanduser()), train=True), cls(str(Path(root).expanduser()), train=False)
+        return train.data.unsqueeze(1), train.targets, test.data.unsqueeze(1), test.targets
+
+
+def _extract_archives(raw: Path, missing: list[str]) -> list[str]:
+    """Unpack ``<file>.gz`` archives lying beside a missing raw file (no network needed); return what
+    is still missing."""
+    found = [m for m in missing if (raw / f"{m}.gz").is_file()]
+    if found:
+        from torchvision.datasets.utils import extract_archive
+
+        for name in found:
+            try:
+                extract_archive(str(raw / f"{name}.gz"), str(raw))
+            except (OSError, EOFError) as err:
+                raise DataError(
+                    f"{raw / (name + '.gz')} could not be unpacked ({type(err).__name__}: {_reason(err)})"
+                ) from None
+    return [m for m in missing if not (raw / m).is_file()]
+
+
+def _reason(err: BaseException) -> str:
+    """An exception's message on one line (torchvision's download errors span several)."""
+    text = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _download(ds: IdxDataset, root: Path, where: str) -> None:
+    """torchvision's download into ``root``; on failure, the folders it made are removed again (a
+    refused run leaves nothing behind) and one DataError gives the reason."""
+    from torchvision import datasets
+
+    made = [p for p in (root, root / ds.tv_class, ds.raw(root)) if not p.exists()]
+    cls = getattr(datasets, ds.tv_class)
+    try:
+        cls(str(root), train=True, download=True)
+        cls(str(root), train=False, download=True)
+    except Exception as err:  # the network, a mirror, a checksum: said in one line below
+        for folder in reversed(made):
+            try:
+                folder.rmdir()  # only if empty: never a file the user put there
+            except OSError:
+                pass
+        raise DataError(
+            f"{where} and downloading it failed ({type(err).__name__}: {_reason(err)}): check the network, "
+            f"or copy the files there, or point data.root (or AELAB_DATA_DIR) at a folder holding {ds.tv_class}/raw"
+        ) from None
+
+
+__all__ = ["IMAGE_MAGIC", "LABEL_MAGIC", "RAW_FILES", "IdxDataset", "check_idx"]

@@ -1,37 +1,21 @@
-"""Run loggers by name: ``logging.loggers=[tensorboard]`` (the default) or ``[]`` for none.
+"""Run loggers by name (``logging.loggers=[tensorboard,csv]``, ``[]`` for none): each a folder here
+whose ``logger.py`` exports ``LOGGER``, a :class:`~aelab.loggers.base.RunLogger` built with
+``(config, run_dir, start_step, best_val)``. The names come from the folders; a logger's module is
+imported only when a run uses it. :func:`aelab.loggers.base.make_logger` puts the configured ones
+behind one :class:`~aelab.loggers.base.Loggers`, which measures the per-step values once for all.
 
-A logger is a :class:`RunLogger` subclass registered in :data:`LOGGERS`, built with
-``(config, run_dir, start_step, best_val)``; :func:`make_logger` puts the configured ones behind
-:class:`Loggers`, which measures the per-step values once for all of them.
+What every logger keeps to (the run's records are its checkpoint; a logger's files follow it): it
+writes what describes a state of the run before that state is committed, and a resume drops
+everything after the committed step, so no kill loses or doubles a value (see base.py).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from aelab.loggers.base import Loggers, NullLogger, RunLogger
-from aelab.loggers.csv import CSVLogger
+from aelab.registry import Names, Registry
 
+LOGGER_NAMES = Names("aelab.loggers", module="logger", order=("tensorboard", "csv"))
+LOGGERS: Registry[Any] = Registry("logger", "aelab.loggers", "LOGGER", module="logger", order=LOGGER_NAMES.order)
 
-def _tensorboard(*args: Any) -> RunLogger:
-    from aelab.loggers.tensorboard import TensorBoardLogger  # TensorBoard is imported only when used
-
-    return TensorBoardLogger(*args)
-
-
-LOGGERS: dict[str, Callable[..., RunLogger]] = {
-    "tensorboard": _tensorboard,
-    "csv": CSVLogger,
-}
-
-
-def make_logger(config: Any, run_dir: str | Path, start_step: int = 0, best_val: float = math.inf) -> RunLogger:
-    """The loggers ``config.logging.loggers`` names, behind one :class:`Loggers` (a NullLogger for none)."""
-    loggers = [LOGGERS[name](config, Path(run_dir), start_step, best_val) for name in config.logging.loggers]
-    return Loggers(loggers, config.logging, config.trainer, start_step) if loggers else NullLogger()
-
-
-__all__ = ["LOGGERS", "Loggers", "NullLogger", "RunLogger", "make_logger"]
+__all__ = ["LOGGERS", "LOGGER_NAMES"]

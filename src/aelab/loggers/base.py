@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from aelab.data import Splits
+from aelab.data.load import Splits
 from aelab.gradflow import StepProbe
-from aelab.models import Autoencoder
+from aelab.loggers import LOGGERS
+from aelab.models.base import Autoencoder
 
 
 class RunLogger:
@@ -176,4 +178,10 @@ class Loggers(RunLogger):
             lg.close()
 
 
-__all__ = ["Loggers", "NullLogger", "RunLogger"]
+def make_logger(config: Any, run_dir: str | Path, start_step: int = 0, best_val: float = math.inf) -> RunLogger:
+    """The loggers ``config.logging.loggers`` names, behind one :class:`Loggers` (a NullLogger for none)."""
+    loggers = [LOGGERS[name](config, Path(run_dir), start_step, best_val) for name in config.logging.loggers]
+    return Loggers(loggers, config.logging, config.trainer, start_step) if loggers else NullLogger()
+
+
+__all__ = ["Loggers", "NullLogger", "RunLogger", "make_logger"]

@@ -1,79 +1,20 @@
-"""What every autoencoder shares: its config fields, one typed output, encode/decode, named layers,
-a summary, and a size estimate that allocates nothing."""
+"""What every autoencoder shares: one typed output, encode/decode, named layers, a summary."""
 
 from __future__ import annotations
 
-import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from aelab.backprop import ACTIVATIONS
-from aelab.errors import ConfigError
-from aelab.models.init import INITS, init_layer
-from aelab.models.layers import IMPLS, WeightLayer
+from aelab.keys import check_fields
+from aelab.models.config import ModelConfig
+from aelab.models.init import init_layer
+from aelab.models.layers import WeightLayer
 
 WEIGHT_LAYERS = WeightLayer.__args__  # the classes, for isinstance
-
-IMAGE_SHAPE = (1, 28, 28)
-INPUT_DIM = 28 * 28
-OUTPUT_ACTIVATIONS = ("sigmoid", "identity")
-MAX_DEPTH = 1000  # layers per side; far beyond what trains, and each layer costs Python time per step
-
-
-def check_choice(key: str, value: object, allowed: Any) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{key}={value} is not valid; choose one of: {', '.join(map(str, allowed))}")
-
-
-def check_at_least(key: str, value: object, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ConfigError(f"{key}={value} is out of range: {key} must be an integer >= {low}")
-
-
-@dataclass
-class ModelConfig:
-    """The fields every family shares (``model.*``); each family's config adds its own.
-
-    ``activation`` and ``depth`` follow the top-level keys of the same name by default."""
-
-    family: str = "?"
-    impl: str = "lecture"  # lecture (hand-written backprop) | torch (native autograd twin)
-    activation: str = "${activation}"
-    depth: int = "${depth}"  # type: ignore[assignment]
-    code_dim: int = 30
-    code_activation: str = "identity"
-    init: str = "auto"
-    # σ (images in [0, 1], BCE on logits) or identity (x̂ = logits: with activation=identity the
-    # linear autoencoder that PCA is the optimum of)
-    output_activation: str = "sigmoid"
-
-    def check(self) -> None:
-        """Choices and ranges; each failure is a ConfigError naming ``model.<key>``."""
-        check_choice("model.impl", self.impl, IMPLS)
-        check_choice("activation", self.activation, ACTIVATIONS)
-        check_choice("model.code_activation", self.code_activation, ACTIVATIONS)
-        check_choice("model.init", self.init, INITS)
-        check_choice("model.output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
-        check_at_least("depth", self.depth, 1)
-        if self.depth > MAX_DEPTH:
-            raise ConfigError(f"depth={self.depth} is out of range: depth must be <= {MAX_DEPTH} (layers per side)")
-        check_at_least("model.code_dim", self.code_dim, 1)
-        if self.code_dim > INPUT_DIM:
-            raise ConfigError(f"model.code_dim={self.code_dim} is out of range: model.code_dim must be <= {INPUT_DIM}")
-
-
-@dataclass
-class Size:
-    """What a model costs before it is built: parameters, and floats per example that the forward
-    pass keeps for backward (layer outputs) — the basis of the pre-flight memory check."""
-
-    params: int
-    floats_per_example: int
-    # the config keys that set the size, for naming the culprit: key -> value
-    keys: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,8 +35,8 @@ class AEOutput:
 class Autoencoder(nn.Module):
     """``encoder`` maps images to codes, ``decoder`` codes to logits; ``forward`` returns AEOutput.
 
-    Subclasses fill ``self.encoder`` and ``self.decoder`` (``nn.Sequential``) with weight layers
-    that each carry their activation as ``.act``, and implement ``from_config`` and ``size``.
+    A family's model takes its config and the image shape (C, H, W) and fills ``self.encoder`` and
+    ``self.decoder`` (``nn.Sequential``) with weight layers that each carry their activation as ``.act``.
 
     What the network is trained *as* — plain, denoising, sparse, contractive, variational — is its
     ``kind`` (:mod:`aelab.ae`, attached by :func:`aelab.models.build_model`): ``forward`` is the
@@ -109,22 +50,16 @@ class Autoencoder(nn.Module):
     kind: Any = None
     code_heads: int = 1
 
-    def __init__(self, config: ModelConfig) -> None:
-        """``config`` is checked (:meth:`ModelConfig.check`: a ConfigError, which is a ValueError,
-        naming the key) before any layer is built."""
+    def __init__(self, config: ModelConfig, shape: tuple[int, int, int]) -> None:
+        """``config`` is checked (a ConfigError, which is a ValueError, naming the key) before any
+        layer is built; ``shape``: the images' (channels, height, width)."""
         super().__init__()
-        config.check()
-        self.config = config
+        check_fields(config, "model.")
+        config.check_rules()
+        config.check_shape(shape)
+        self.config, self.shape, self.n_inputs = config, shape, math.prod(shape)
         self.activation, self.code_activation, self.impl = config.activation, config.code_activation, config.impl
         self.init_scheme, self.output_activation = config.init, config.output_activation
-
-    @classmethod
-    def from_config(cls, config: Any) -> Autoencoder:
-        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "family"})
-
-    @staticmethod
-    def size(config: Any) -> Size:
-        raise NotImplementedError
 
     def output(self, logits: Tensor) -> Tensor:
         """The reconstruction from the last layer's output: σ(logits), or the logits themselves."""
@@ -196,14 +131,4 @@ class Autoencoder(nn.Module):
         )
 
 
-__all__ = [
-    "IMAGE_SHAPE",
-    "INPUT_DIM",
-    "OUTPUT_ACTIVATIONS",
-    "AEOutput",
-    "Autoencoder",
-    "ModelConfig",
-    "Size",
-    "check_at_least",
-    "check_choice",
-]
+__all__ = ["WEIGHT_LAYERS", "AEOutput", "Autoencoder"]

@@ -14,8 +14,7 @@ import math
 from torch import nn
 
 from aelab.backprop import Activation
-
-INITS = ("auto", "xavier", "kaiming", "torch_default")
+from aelab.models.config import INITS
 
 
 def init_layer(layer: nn.Linear | nn.Conv2d, scheme: str) -> None:

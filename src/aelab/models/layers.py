@@ -15,8 +15,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from aelab.backprop import LectureConv2d, LectureLinear, get_activation
-
-IMPLS = ("lecture", "torch")
+from aelab.models.config import IMPLS
 
 
 class TorchLinear(nn.Linear):

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from aelab.backprop import half_mse
-from aelab.models import AEOutput
+from aelab.models.base import AEOutput
 
 LossFn = Callable[[AEOutput, Tensor], Tensor]
 

@@ -34,8 +34,8 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from aelab.backprop import LectureLinear, linear_act
-from aelab.data import epoch_permutation
-from aelab.models import AEOutput, Autoencoder
+from aelab.data.augment import epoch_permutation
+from aelab.models.base import AEOutput, Autoencoder
 from aelab.models.layers import WEIGHT_LAYER_TYPES, WeightLayer
 from aelab.training.losses import reconstruction_loss
 from aelab.training.optim import build_optimizer

@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aelab.config import differences, upgrade_saved
+from aelab.config.saved import complete_saved, differences
 from aelab.errors import AelabError, CorruptFileError, RunDirError
 from aelab.files import FILE_MODE, os_error, read_json, recorded_hashes, sha256_file
-from aelab.training.checkpoint import load_checkpoint
 
 LOCK = ".lock"
 _HELD: set[Path] = set()  # run directories this process holds the lock of
@@ -36,7 +35,7 @@ _HELD: set[Path] = set()  # run directories this process holds the lock of
 
 @dataclass
 class Plan:
-    kind: str  # fresh | resume | restart | skip | complete
+    action: str  # fresh | resume | restart | skip | complete
     run_dir: Path
     checkpoint: dict[str, Any] | None = None  # last.pt, verified (resume, skip, complete)
     config: dict[str, Any] | None = None  # the run's own config (resume, restart, skip, complete)
@@ -152,6 +151,18 @@ def _describe(checkpoint: dict[str, Any] | None, config: dict[str, Any] | None) 
     return text + (f", test sq_err_per_image {test:.3f}" if isinstance(test, (int, float)) else "")
 
 
+def _describe_from_metrics(run: RunDir) -> str:
+    """What a directory holds, in words, from its metrics.json (read without torch: a refusal of an
+    occupied directory needs no checkpoint loaded)."""
+    try:
+        metrics = read_json(run.metrics) if run.metrics.exists() else None
+    except AelabError:
+        metrics = None
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("status"), str):
+        return "the files of a run"
+    return _describe({"record": metrics}, metrics.get("hparams") if isinstance(metrics.get("hparams"), dict) else None)
+
+
 def read_config(run: RunDir) -> dict[str, Any]:
     """The config a run recorded when it began (``.hydra/config.yaml``), as plain values."""
     import yaml
@@ -167,7 +178,10 @@ def read_config(run: RunDir) -> dict[str, Any]:
 
 def _read_run(run: RunDir) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(verified last.pt or None, the run's config or None) of a directory that holds a run; the
-    config with the keys added since it was recorded at the values it ran with (upgrade_saved)."""
+    config completed as the run trained (complete_saved: a key it lacks without a compatibility
+    rule is refused, naming it)."""
+    from aelab.training.checkpoint import load_checkpoint  # torch: only for a run that has one
+
     checkpoint, saved = None, None
     if run.last.exists() or run.last.is_symlink():
         checkpoint = load_checkpoint(run.last)
@@ -177,7 +191,7 @@ def _read_run(run: RunDir) -> tuple[dict[str, Any] | None, dict[str, Any] | None
     elif run.metrics.exists():
         metrics = read_json(run.metrics)
         saved = metrics.get("hparams") if isinstance(metrics, dict) else None
-    return checkpoint, upgrade_saved(saved) if isinstance(saved, dict) else saved
+    return checkpoint, complete_saved(saved) if isinstance(saved, dict) else saved
 
 
 def _check_best(run: RunDir) -> None:
@@ -246,10 +260,7 @@ def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool
             "a run needs a new or empty directory: choose another hydra.run.dir"
         )
     if not skip_done:
-        try:
-            what = _describe(*_read_run(run))
-        except AelabError:
-            what = "the files of a run"
+        what = _describe_from_metrics(run)
         raise RunDirError(
             f"{where} already holds {what}; continue it with resume={where}, skip it with "
             "skip_done=true, or choose another directory (hydra.run.dir)"

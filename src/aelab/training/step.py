@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from aelab.models import Autoencoder
+from aelab.models.base import Autoencoder
 from aelab.training.losses import LossFn
 
 Step = Callable[[Tensor], Tensor]

@@ -1,36 +1,53 @@
-"""``model=mlp``: the fully connected autoencoder's config (conf/model/mlp.yaml fills it)."""
+"""``model=mlp``: the fully connected autoencoder's keys (conf/model/mlp.yaml chooses it)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
 from aelab.errors import ConfigError
-from aelab.models.base import MAX_DEPTH, ModelConfig, check_at_least
+from aelab.keys import key
+from aelab.models.config import MAX_DEPTH, ModelConfig, Size
 
 
 @dataclass
 class MLPConfig(ModelConfig):
-    family: str = "mlp"
-    width: int = 256  # hidden units per layer (depth − 1 hidden layers per side)
-    hidden: Optional[list[int]] = None  # explicit hidden sizes, e.g. [1000, 500, 250]; replaces depth/width
+    family: str = key("mlp", "fully connected: image → hidden layers → code, mirrored", hparam="family")
+    width: int = key(256, "hidden units per layer (depth − 1 hidden layers per side)", low=1, hparam="width")
+    hidden: Optional[list[int]] = key(
+        None, "explicit hidden sizes, e.g. [1000,500,250] (then depth = len + 1)", low=1, hparam="hidden"
+    )
 
-    def check(self) -> None:
-        super().check()
-        check_at_least("model.width", self.width, 1)
-        if self.hidden is not None:
-            if len(self.hidden) == 0:
-                raise ConfigError(
-                    "model.hidden=[] is not valid: give at least one size, or model.hidden=null to use depth and width"
-                )
-            if len(self.hidden) >= MAX_DEPTH:
-                raise ConfigError(f"model.hidden has {len(self.hidden)} sizes: at most {MAX_DEPTH - 1} hidden layers")
-            if any(not isinstance(h, int) or h < 1 for h in self.hidden):
-                raise ConfigError(
-                    f"model.hidden={list(self.hidden)} is out of range: every size must be an integer >= 1"
-                )
+    def check_rules(self) -> None:
+        if self.hidden is None:
+            return
+        if not self.hidden:
+            raise ConfigError("model.hidden=[] is not valid: give at least one size, or model.hidden=null")
+        if len(self.hidden) >= MAX_DEPTH:
+            raise ConfigError(f"model.hidden has {len(self.hidden)} sizes: at most {MAX_DEPTH - 1} hidden layers")
+        layers = len(self.hidden) + 1
+        if self.depth != layers:
+            raise ConfigError(
+                f"model.hidden={list(self.hidden)} gives {layers} layers per side "
+                f"but depth={self.depth}: set depth={layers}"
+            )
 
     def sizes(self, input_dim: int) -> list[int]:
         """Layer widths of the encoder, input to code."""
         hidden = list(self.hidden) if self.hidden is not None else [self.width] * (self.depth - 1)
         return [input_dim, *hidden, self.code_dim]
+
+    def size(self, shape: tuple[int, int, int]) -> Size:
+        sizes = self.sizes(math.prod(shape))
+        # weights both ways, biases of the encoder (sizes[1:]) and of the decoder (sizes[:-1])
+        params = 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + sum(sizes[1:]) + sum(sizes[:-1])
+        keys = (
+            {"model.hidden": self.hidden}
+            if self.hidden is not None
+            else {"depth": self.depth, "model.width": self.width}
+        )
+        return Size(params=params, floats_per_example=2 * sum(sizes), keys={**keys, "model.code_dim": self.code_dim})
+
+
+CONFIG = MLPConfig

@@ -29,11 +29,11 @@ from torch import Tensor, nn
 
 from aelab.analysis import PCA, PCAEncoder, fit_pca, linear_probe_accuracy, precision_at_k, transfer_accuracy
 from aelab.config import compose, to_dict
-from aelab.data import load_dataset
+from aelab.data.load import load_dataset
 from aelab.hardware import describe
 from aelab.images import save_reconstruction_grid
 from aelab.metrics import evaluate
-from aelab.models import AEOutput
+from aelab.models.base import AEOutput
 from aelab.reports.results.methods import AE_METHODS, CODE_DIM, method_overrides
 from aelab.runs import load_run
 

@@ -32,12 +32,12 @@ from typing import Any
 
 import torch
 
+from aelab.build import build
 from aelab.config import compose, to_config, to_dict
 from aelab.errors import AelabError, CorruptFileError
 from aelab.files import write_json, write_text
 from aelab.gradflow import first_last_ratio
 from aelab.hardware import describe, resolve_device
-from aelab.models import build_model
 from aelab.reports.results.measure import (
     FULL,
     QUICK,
@@ -71,7 +71,7 @@ from aelab.reports.results.methods import (
 )
 from aelab.reports.results.render import TABLE_FILES, render_document
 from aelab.runs import load_run
-from aelab.training import train
+from aelab.training.loop import train
 
 log = logging.getLogger("aelab.results")
 
@@ -408,7 +408,7 @@ def run_kinds(
         # (its weights are re-initialised anyway), whichever kinds are measured now.
         name = kind_name(network, "plain")
         plain = to_config(compose(kind_overrides(network, "plain", quick, device, extra_overrides)))
-        encoder = code_encoder(build_model(plain.model, ae=plain.ae))
+        encoder = code_encoder(build(plain))
         with Timer(f"[{network}] from-scratch transfer baseline (the architecture of {name})") as t:
             acc = scratch_transfer(encoder, plain.model.code_dim, data, settings, f"{network} scratch")
         scratch[network] = {"from": name, "accuracy": acc, "time_s": t.seconds}

@@ -28,7 +28,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from aelab.config import VOLATILE, override_key
+from aelab.config import keys_with_role, override_key
 from aelab.config.sweep import job_num
 from aelab.training.rundir import RunDir
 
@@ -90,11 +90,11 @@ class Sweep:
 
 
 def _what(overrides: list[str]) -> dict[str, str]:
-    """The overrides that decide what a job trains (not where or how it runs: see config.VOLATILE)."""
+    """The overrides that decide what a job trains (not where or how it runs, nor how it reports)."""
     return {
         k: v
         for k, v in override_dict(overrides).items()
-        if not any(k == vol or k.startswith(vol + ".") for vol in VOLATILE)
+        if not any(k == vol or k.startswith(vol + ".") for vol in (*keys_with_role("where"), *keys_with_role("report")))
     }
 
 

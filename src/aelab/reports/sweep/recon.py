@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from aelab.data import load_dataset
+from aelab.data.load import load_dataset
 from aelab.images import save_reconstruction_grid
 from aelab.reports.sweep.collect import Job
 from aelab.runs import load_run

@@ -16,16 +16,13 @@ of active units (Cov_x(μ_j) > 0.01, Burda et al. 2016) and images decoded from 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchvision.utils import make_grid
 
-from aelab.ae import register
-from aelab.ae.base import AEConfig, Kind, KindStats, check_number
+from aelab.ae.base import Kind, KindStats
+from aelab.ae.vae.config import VAEConfig
 from aelab.errors import ConfigError
 from aelab.models.base import AEOutput, Autoencoder
 from aelab.models.init import init_layer
@@ -35,33 +32,11 @@ ACTIVE_UNIT_VARIANCE = 0.01  # a latent unit is active when its μ varies over t
 PRIOR_SAMPLES = 64
 
 
-@dataclass
-class VAEConfig(AEConfig):
-    name: str = "vae"
-    beta: float = 1.0  # the KL term's weight (β-VAE; 1 is the ELBO)
-
-    def check(self) -> None:
-        check_number("ae.beta", self.beta, 0)
-
-    def check_with(self, config: Any) -> None:
-        if config.loss.name != "bce":
-            raise ConfigError(
-                f"ae=vae trains the negative ELBO of Bernoulli pixels, which is loss=bce, not loss={config.loss.name} "
-                "(ae=vae selects loss=bce unless loss= is given)"
-            )
-        if config.model.code_activation != "identity":
-            raise ConfigError(
-                f"ae=vae reads μ and log σ² from the code layer's linear outputs, so model.code_activation must be "
-                f"identity, not {config.model.code_activation}"
-            )
-
-
 def kl_to_prior(mu: Tensor, logvar: Tensor) -> Tensor:
     """KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension and example: ½(μ² + σ² − 1 − log σ²)."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)
 
 
-@register("vae", VAEConfig)
 class VAE(Kind):
     config: VAEConfig
 
@@ -106,3 +81,6 @@ class VAE(Kind):
             histograms={"vae/kl_per_dimension": kl_per_dim.cpu()},
             images={"vae/samples_from_prior": make_grid(samples, nrow=8, pad_value=1.0)},
         )
+
+
+KIND = VAE

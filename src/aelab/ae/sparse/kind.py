@@ -13,40 +13,14 @@ The penalty is on the code h, the output of the hand-written Function's code lay
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import torch
 from torch import Tensor
 
-from aelab.ae import register
-from aelab.ae.base import AEConfig, Kind, KindStats, check_number
-from aelab.errors import ConfigError
+from aelab.ae.base import Kind, KindStats
+from aelab.ae.sparse.config import SparseConfig
 from aelab.models.base import AEOutput, Autoencoder
 
-PENALTIES = ("kl", "l1")
 EPS = 1e-6  # ρ̂ is kept in [EPS, 1 − EPS], so the KL stays finite when a unit is off for a whole batch
-
-
-@dataclass
-class SparseConfig(AEConfig):
-    name: str = "sparse"
-    penalty: str = "kl"  # kl | l1
-    target: float = 0.05  # kl: ρ, the mean activation each code unit is pulled to
-    weight: float = 0.1  # the penalty's coefficient
-
-    def check(self) -> None:
-        if self.penalty not in PENALTIES:
-            raise ConfigError(f"ae.penalty={self.penalty} is not valid; choose one of: {', '.join(PENALTIES)}")
-        check_number("ae.target", self.target, 0, 1, open_=True)
-        check_number("ae.weight", self.weight, 0)
-
-    def check_with(self, config: Any) -> None:
-        if self.penalty == "kl" and config.model.code_activation != "sigmoid":
-            raise ConfigError(
-                f"ae.penalty=kl needs code units in (0, 1), but model.code_activation={config.model.code_activation}: "
-                "use model.code_activation=sigmoid (ae=sparse sets it unless you override it), or ae.penalty=l1"
-            )
 
 
 def kl_sparsity(code: Tensor, target: float) -> Tensor:
@@ -61,7 +35,6 @@ def l1_sparsity(code: Tensor) -> Tensor:
     return code.flatten(1).abs().sum(1).mean()
 
 
-@register("sparse", SparseConfig)
 class Sparse(Kind):
     config: SparseConfig
 
@@ -85,3 +58,6 @@ class Sparse(Kind):
             },
             histograms={"sparse/mean_activation_per_unit": mean.cpu()},
         )
+
+
+KIND = Sparse

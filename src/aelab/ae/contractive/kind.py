@@ -19,28 +19,17 @@ autoencoder's sum; for a one-layer encoder it is Rifai's ‖J_f(x)‖²_F):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aelab.ae import register
-from aelab.ae.base import AEConfig, Kind, KindStats, check_number
+from aelab.ae.base import Kind, KindStats
+from aelab.ae.contractive.config import ContractiveConfig
 from aelab.backprop import LectureConv2d, LectureLinear, conv_act, linear_act, unfolded_conv2d
 from aelab.models.base import AEOutput, Autoencoder
 from aelab.models.layers import WeightLayer
 
 JACOBIAN_IMAGES = 16  # validation images whose full encoder Jacobian the dashboard measures
-
-
-@dataclass
-class ContractiveConfig(AEConfig):
-    name: str = "contractive"
-    weight: float = 0.01  # the penalty's coefficient
-
-    def check(self) -> None:
-        check_number("ae.weight", self.weight, 0)
 
 
 def squared_fan_in(layer: WeightLayer, input_shape: tuple[int, ...]) -> Tensor:
@@ -73,7 +62,6 @@ def contraction(layers: list[tuple[WeightLayer, tuple[int, ...], Tensor]]) -> Te
     return torch.stack([layer_contraction(*entry) for entry in layers]).sum()
 
 
-@register("contractive", ContractiveConfig)
 class Contractive(Kind):
     config: ContractiveConfig
 
@@ -101,3 +89,6 @@ def encoder_jacobian_norm(model: Autoencoder, x: Tensor) -> float:
 
     jac = vmap(jacrev(code_of))(x.detach())  # (n, code_dim, *image shape)
     return float(jac.detach().flatten(1).norm(dim=1).mean())
+
+
+KIND = Contractive

@@ -11,37 +11,13 @@ of reconstructing clean images from corrupted ones (a fixed seed, the same corru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
 from torchvision.utils import make_grid
 
-from aelab.ae import register
-from aelab.ae.base import AEConfig, Kind, KindStats, check_number
-from aelab.errors import ConfigError
+from aelab.ae.base import Kind, KindStats
+from aelab.ae.denoising.config import DenoisingConfig
 from aelab.models.base import AEOutput, Autoencoder
-
-NOISES = ("masking", "gaussian")
-
-
-@dataclass
-class DenoisingConfig(AEConfig):
-    name: str = "denoising"
-    noise: str = "masking"  # masking | gaussian
-    noise_level: float = 0.3  # masking: the fraction of pixels zeroed; gaussian: the noise's σ
-
-    def check(self) -> None:
-        if self.noise not in NOISES:
-            raise ConfigError(f"ae.noise={self.noise} is not valid; choose one of: {', '.join(NOISES)}")
-        if self.noise == "masking":  # the fraction of pixels zeroed: 1 would leave nothing to see
-            check_number("ae.noise_level", self.noise_level, 0)
-            if self.noise_level >= 1:
-                raise ConfigError(
-                    f"ae.noise_level={self.noise_level} is out of range: masking needs ae.noise_level >= 0 and < 1"
-                )
-        else:
-            check_number("ae.noise_level", self.noise_level, 0)
 
 
 def corrupt(x: Tensor, noise: str, level: float, generator: torch.Generator | None = None) -> Tensor:
@@ -52,7 +28,6 @@ def corrupt(x: Tensor, noise: str, level: float, generator: torch.Generator | No
     return x + level * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
-@register("denoising", DenoisingConfig)
 class Denoising(Kind):
     config: DenoisingConfig
 
@@ -78,3 +53,6 @@ class Denoising(Kind):
         return KindStats(
             images={"denoising/clean_corrupted_reconstructed": make_grid(rows, nrow=len(x), pad_value=1.0)}
         )
+
+
+KIND = Denoising

@@ -1,0 +1,34 @@
+"""``ae=denoising``: the corruption's keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aelab.ae.config import AEConfig
+from aelab.errors import ConfigError
+from aelab.keys import key
+
+NOISES = ("masking", "gaussian")
+
+
+@dataclass
+class DenoisingConfig(AEConfig):
+    name: str = key("denoising", "corrupt the input, reconstruct the clean image", hparam="ae")
+    noise: str = key(
+        "masking",
+        "masking: zero each pixel with probability noise_level; gaussian: add N(0, noise_level²)",
+        choices=NOISES,
+        hparam="ae_noise",
+    )
+    noise_level: float = key(
+        0.3, "masking: the fraction of pixels zeroed; gaussian: the noise's σ", low=0, hparam="ae_noise_level"
+    )
+
+    def check_rules(self) -> None:
+        if self.noise == "masking" and self.noise_level >= 1:  # 1 would leave nothing to see
+            raise ConfigError(
+                f"ae.noise_level={self.noise_level} is out of range: masking needs ae.noise_level >= 0 and < 1"
+            )
+
+
+CONFIG = DenoisingConfig

@@ -1,0 +1,15 @@
+"""``ae=plain``: the lecture's autoencoder has no keys of its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aelab.ae.config import AEConfig
+
+
+@dataclass
+class PlainConfig(AEConfig):
+    pass
+
+
+CONFIG = PlainConfig

@@ -1,0 +1,1 @@
+"""The dataset rows: one module each, exporting ``DATASET`` (see :mod:`aelab.data.dataset`)."""

@@ -1,0 +1,1 @@
+"""TensorBoard: one SummaryWriter per run in ``<run dir>/tb`` (:mod:`.logger`)."""
