@@ -810,3 +810,20 @@ def test_reports_and_cli_imports_point_one_way():
     for name in sorted(modules):
         visit(name, [])
     assert "aelab.reports.results.cli" not in modules  # one command line: aelab.cli.results
+
+
+def test_folder_lock_is_exclusive_says_who_holds_it_and_leaves_no_file(tmp_path):
+    """A second holder (another open file, as another process has) waits, and after ``wait_s`` is
+    refused in one line naming the holder's pid; letting go removes the lock file."""
+    from aelab.errors import RunDirError
+    from aelab.reports.results.lock import LOCK, FolderLock
+
+    with FolderLock(tmp_path):
+        assert (tmp_path / LOCK).read_text().strip() == str(os.getpid())
+        start = time.monotonic()
+        with pytest.raises(RunDirError, match=rf"{LOCK} is held by pid {os.getpid()} for over 0.3 s"):
+            FolderLock(tmp_path, wait_s=0.3).__enter__()
+        assert time.monotonic() - start >= 0.3
+    assert list(tmp_path.iterdir()) == []
+    with FolderLock(tmp_path):  # free again
+        assert (tmp_path / LOCK).exists()

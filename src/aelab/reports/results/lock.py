@@ -67,7 +67,7 @@ class FolderLock:
                 os.close(fd)
                 if time.monotonic() > deadline:
                     raise RunDirError(
-                        f"{self.path} is held by pid {holder} for over {self.wait_s:.0f} s; if that process "
+                        f"{self.path} is held by pid {holder} for over {self.wait_s:g} s; if that process "
                         "is gone or stuck, remove the file and run again"
                     ) from None
                 if not said:
