@@ -1,9 +1,7 @@
 #!/usr/bin/env python
-"""The results tables: ``aelab-results`` (the main table, src/aelab/cli/results.py), plus
-``--table kinds`` and ``--table pretraining`` (src/aelab/reports/results/cli.py)."""
+"""The results tables: the same as ``aelab-results`` (src/aelab/cli/results.py); ``--help`` lists
+the options, ``--table main|kinds|pretraining`` picks the table."""
 
-import sys
+from aelab.cli import results
 
-from aelab.reports.results.cli import main
-
-sys.exit(main())
+results()

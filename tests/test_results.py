@@ -1,20 +1,25 @@
-"""The Results tables (aelab.reports.results, aelab-results, scripts/results.py --table): collecting a
-run, rendering, the quick runs; the kinds and pretraining tables and the document that holds all three."""
+"""The Results tables (aelab.reports.results, aelab-results / scripts/results.py --table): collecting a
+run, rendering (byte for byte against docs/RESULTS.md), the quick runs; the kinds and pretraining
+tables and the document that holds all three; two writers of one table; the command line."""
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import json
 import math
 import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from aelab.config import check, merge_overrides, to_config
+from aelab.errors import ConfigError
 from aelab.metrics import evaluate
 from aelab.reports.results import (
     AE_METHODS,
@@ -22,6 +27,8 @@ from aelab.reports.results import (
     NETWORKS,
     PRETRAINING,
     PUBLISHED,
+    TABLES,
+    RunSettings,
     Settings,
     checks,
     code_encoder,
@@ -30,10 +37,9 @@ from aelab.reports.results import (
     parse_runs,
     pretrain_overrides,
     render_document,
-    render_markdown,
-    run_kinds,
-    run_pretraining,
-    run_results,
+    render_table,
+    run_table,
+    select_rows,
     split_document,
     train_method,
 )
@@ -82,13 +88,23 @@ def test_method_overrides_compose_to_valid_configs():
     assert compose(method_overrides("hinton2006", True, extra=["trainer.epochs=3"])).trainer.epochs == 3
 
 
-def test_parse_runs_rejects_bad_items(tmp_path):
-    with pytest.raises(ValueError, match="NAME=RUN_DIR"):
+def test_parse_runs_and_select_rows_reject_bad_items(tmp_path):
+    with pytest.raises(ConfigError, match="NAME=RUN_DIR"):
         parse_runs(["hinton2006"])
-    with pytest.raises(ValueError, match="unknown method 'pca'"):
-        parse_runs([f"pca={tmp_path}"])
-    with pytest.raises(ValueError, match=r"no checkpoints/best\.pt"):
+    with pytest.raises(ConfigError, match=r"no checkpoints/best\.pt"):
         parse_runs([f"conv={tmp_path}"])
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "best.pt").write_bytes(b"")
+    assert parse_runs([f"conv={tmp_path}"]) == {"conv": tmp_path}
+    main, kinds = TABLES["main"], TABLES["kinds"]
+    with pytest.raises(ConfigError, match="computed here, not trained"):
+        select_rows(main, None, {"pca": tmp_path})
+    with pytest.raises(ConfigError, match=r"the kinds table has no row 'pca'; its rows: mlp_plain, "):
+        select_rows(kinds, ["pca"])
+    # --runs adds its row to those selected; the table's order, not the command line's
+    assert [r.name for r in select_rows(main, ["pixels", "pca"], {"conv": tmp_path})] == ["pca", "conv", "pixels"]
+    assert [r.name for r in select_rows(main, None)] == ["pca", "linear", "hinton2006", "conv", "pixels"]
+    assert [r.method for r in select_rows(TABLES["pretraining"], ["relu"])] == ["pretraining_relu"]
 
 
 def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
@@ -110,20 +126,21 @@ def test_collect_a_tiny_run_and_render_the_table(tmp_path, mnist_root):
         cfg = compose(overrides)
         metrics = train(cfg, run_dir)
         assert metrics["status"] == "completed"
-        # What run_results does without --runs: train_method reuses a completed run of the same config.
+        # What run_table does without --runs: train_method reuses a completed run of the same config.
         again, again_dir = train_method("linear", run_dir, overrides)
         assert again_dir == run_dir
         assert again["wall_time_s"] == metrics["wall_time_s"] and again["history"] == metrics["history"]
         out = tmp_path / "report" / "RESULTS.md"
-        results = run_results(
-            out,
-            methods=[],
+        settings = RunSettings(
+            out=out,
+            rows=(),
             runs=parse_runs([f"linear={run_dir}"]),
-            settings=TINY_SETTINGS,
+            measure=TINY_SETTINGS,
             device="cpu",
             data_root=mnist_root,
             command="pytest",
         )
+        results = run_table(TABLES["main"], settings)
     finally:
         torch.set_num_threads(before)
 
@@ -238,9 +255,7 @@ def test_render_partial_failed_and_unrecorded_rows():
         "checks": checks(rows),
         "methods": ["pca", "linear", "hinton2006", "conv"],
     }
-    from pathlib import Path
-
-    md = render_markdown(results, Path("docs"))
+    md = render_table(TABLES["main"], results, Path("docs"))
     header = _row_cells(md, "Method")
     assert [h for h in header if h.startswith("Transfer")] == [
         "Transfer 100 labels (frozen / scratch)",
@@ -294,7 +309,23 @@ def test_quick_script_end_to_end(tmp_path, mnist_root):
 
 # --- the kinds and pretraining tables ------------------------------------------------------------
 
-TINY_TRAIN = ["data.limit=512", "data.eval_limit=256", "trainer.epochs=1", "trainer.progress=false"]
+TINY_TRAIN = ("data.limit=512", "data.eval_limit=256", "trainer.epochs=1", "trainer.progress=false")
+
+
+def _tiny_settings(folder: Path, mnist_root: Path, **fields) -> RunSettings:
+    """Quick-mode settings for tiny trainings into ``folder``/runs, RESULTS.md in ``folder``."""
+    base = {
+        "out": folder / "RESULTS.md",
+        "quick": True,
+        "measure": TINY_SETTINGS,
+        "train_root": folder / "runs",
+        "data_root": mnist_root,
+        "device": "cpu",
+        "extra_overrides": TINY_TRAIN,
+    }
+    return RunSettings(**{**base, **fields})
+
+
 KIND_LABELS = {**{kind: kind for kind in KINDS}, "vae": "VAE"}  # how each kind's label starts
 
 
@@ -341,35 +372,27 @@ def test_kinds_and_pretraining_tables_quick(tmp_path, mnist_root, monkeypatch):
     """Both tables in quick mode on tiny trainings, into a RESULTS.md that already holds a main
     table without its results.json: every row with the right columns, the scratch baseline once
     per network, the images, and no table dropping or changing another's sections."""
-    import aelab.reports.results.run as run_module
+    import aelab.reports.results.table_kinds as kinds_module
 
     calls = []
-    real_scratch = run_module.scratch_transfer
+    real_scratch = kinds_module.scratch_transfer
 
     def counted(encoder, code_dim, data, settings, label=""):
         calls.append(label)
         return real_scratch(encoder, code_dim, data, settings, label)
 
-    monkeypatch.setattr(run_module, "scratch_transfer", counted)
+    monkeypatch.setattr(kinds_module, "scratch_transfer", counted)
     out = tmp_path / "RESULTS.md"
     docs_md = (REPO / "docs" / "RESULTS.md").read_text()
     main_text = re.split(r"\n## (?:Autoencoder kinds|Pretraining)", docs_md)[0].rstrip() + "\n"  # the main table only
     out.write_text(main_text)
-    common = {
-        "quick": True,
-        "settings": TINY_SETTINGS,
-        "train_root": tmp_path / "runs",
-        "data_root": mnist_root,
-        "device": "cpu",
-        "extra_overrides": TINY_TRAIN,
-        "command": "pytest",
-    }
+    settings = _tiny_settings(tmp_path, mnist_root, command="pytest")
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        kinds = run_kinds(out, **common)
+        kinds = run_table(TABLES["kinds"], settings)
         after_kinds = out.read_text()
-        pre = run_pretraining(out, **common)
+        pre = run_table(TABLES["pretraining"], settings)
     finally:
         torch.set_num_threads(before)
 
@@ -445,11 +468,23 @@ def _table_rows(md: str, head: list[str]) -> list[list[str]]:
     return rows
 
 
+@pytest.mark.parametrize("table", list(TABLES))
+def test_each_table_of_docs_results_md_renders_byte_for_byte_from_its_json(table):
+    """Each table's part of the committed docs/RESULTS.md is exactly what its committed JSON file
+    renders to: what a reader sees does not depend on how the harness is put together."""
+    spec = TABLES[table]
+    results = json.loads((REPO / "docs" / spec.file).read_text(encoding="utf-8"))
+    part = split_document((REPO / "docs" / "RESULTS.md").read_text(encoding="utf-8"))[table]
+    assert render_table(spec, results, REPO / "docs") == part
+    assert part.count("\n| ") >= 3  # a header and rows: a part that is a table, not an empty string
+
+
 def test_docs_results_md_is_its_json_files_rendered():
     """docs/RESULTS.md is what its JSON files render to (the main table's part kept where its
     results.json is missing): regenerating one table leaves the others as they are."""
     text = (REPO / "docs" / "RESULTS.md").read_text()
     assert render_document(REPO / "docs", text) == text
+    assert render_document(REPO / "docs") == text  # from the JSON files alone
     assert "## Results" in split_document(text)["main"]
 
 
@@ -482,63 +517,313 @@ def test_a_table_keeps_its_other_rows_stops_on_an_interruption_and_refuses_a_cor
     """Measuring some rows of a table keeps the others (and a row that fails now keeps its earlier
     measurement); an interrupted training stops the whole table with the rows so far written; a
     table file that cannot be read is refused before anything is trained, and left as it was."""
-    import aelab.reports.results.run as run_module
+    import aelab.reports.results.runner as runner_module
+    import aelab.reports.results.table_pretraining as pretraining_module
     from aelab.errors import CorruptFileError
-    from aelab.reports.results.run import TableInterrupted
+    from aelab.reports.results import TableInterrupted
 
     out = tmp_path / "RESULTS.md"
     path = tmp_path / "results_pretraining.json"
-    common = {
-        "quick": True,
-        "settings": TINY_SETTINGS,
-        "train_root": tmp_path / "runs",
-        "data_root": mnist_root,
-        "device": "cpu",
-        "extra_overrides": TINY_TRAIN,
-    }
+    spec = TABLES["pretraining"]
+
+    def run(rows, command):
+        return run_table(spec, _tiny_settings(tmp_path, mnist_root, rows=rows, command=command))
 
     def rows():
         return {r["name"]: r for r in json.loads(path.read_text())["rows"]}
 
-    first = run_pretraining(out, names=["sigmoid", "relu"], command="first", **common)
+    first = run(("sigmoid", "relu"), "first")
     assert [r["name"] for r in first["rows"]] == ["sigmoid", "relu"] and first["failed"] == []
     before = rows()
 
-    second = run_pretraining(out, names=["sigmoid_layerwise"], command="second", **common)
+    second = run(("sigmoid_layerwise",), "second")
     assert [r["name"] for r in second["rows"]] == ["sigmoid", "sigmoid_layerwise", "relu"]
     after = rows()
     assert after["sigmoid"] == before["sigmoid"] and after["relu"] == before["relu"]  # kept as they were
     assert "Kept from" in out.read_text() and "(`first`): pretraining_sigmoid, pretraining_relu" in out.read_text()
 
-    real_row = run_module.run_row
+    real_row = pretraining_module.run_row
 
     def broken(method, *args, **kwargs):
         if method == "pretraining_relu":
             raise RuntimeError("measurement broke")
         return real_row(method, *args, **kwargs)
 
-    monkeypatch.setattr(run_module, "run_row", broken)
-    third = run_pretraining(out, names=["relu"], command="third", **common)
+    monkeypatch.setattr(pretraining_module, "run_row", broken)
+    third = run(("relu",), "third")
     assert third["failed"] == ["pretraining_relu"] and rows()["relu"] == before["relu"]  # the good row stays
-    monkeypatch.setattr(run_module, "run_row", real_row)
+    monkeypatch.setattr(pretraining_module, "run_row", real_row)
 
-    real_train = run_module.train
+    real_train = runner_module.train
 
     def interrupted(cfg, run_dir):
         if Path(run_dir).name == "relu":
             return {"status": "interrupted", "error": None}
         return real_train(cfg, run_dir)
 
-    monkeypatch.setattr(run_module, "train", interrupted)
+    monkeypatch.setattr(runner_module, "train", interrupted)
     with pytest.raises(TableInterrupted, match=r"training pretraining_relu was interrupted"):
-        run_pretraining(out, names=["sigmoid", "relu"], command="fourth", **common)
+        run(("sigmoid", "relu"), "fourth")
     kept = rows()
     assert kept["sigmoid"]["measured"]["command"] == "fourth"  # written before relu began
     assert kept["relu"] == before["relu"] and kept["sigmoid_layerwise"] == after["sigmoid_layerwise"]
 
     path.write_text("{ not json")
     trained = []
-    monkeypatch.setattr(run_module, "train", lambda cfg, run_dir: trained.append(run_dir))
+    monkeypatch.setattr(runner_module, "train", lambda cfg, run_dir: trained.append(run_dir))
     with pytest.raises(CorruptFileError, match=r"results_pretraining\.json cannot be read"):
-        run_pretraining(out, names=["relu"], command="fifth", **common)
+        run(("relu",), "fifth")
     assert trained == [] and path.read_text() == "{ not json"
+
+
+# --- two writers of one table, the command line ---------------------------------------------------
+
+# A writer of tests/test_results.py::test_two_writers_on_one_table_keep_both_rows: measures one
+# made-up row per table (no data, no training) and pauses as the test says: writer A holding the
+# folder's lock between reading the table and writing it, writer B just before taking the lock.
+WRITER = r"""
+import dataclasses, logging, sys, time
+from pathlib import Path
+
+import aelab.reports.results.runner as runner
+import aelab.reports.results.store as store
+from aelab.reports.results import TABLES, RunSettings, Settings
+from aelab.reports.results.rows import make_row
+
+role, sync, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+rows = [item.split(":") for item in sys.argv[4:]]
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
+
+
+def wait_for(path):
+    deadline = time.monotonic() + 120
+    while not path.exists():
+        if time.monotonic() > deadline:
+            sys.exit(f"writer {role}: no {path.name} after 120 s")
+        time.sleep(0.01)
+
+
+state = {}
+
+
+class PausingLock(store.FolderLock):
+    def __enter__(self):
+        first, state["locked"] = not state.get("locked"), True
+        if first and role == "B":
+            wait_for(sync / f"b_go_{state['table']}")
+        held = super().__enter__()
+        state["pause"] = first and role == "A"
+        return held
+
+
+def pausing_read(path, real=store.read_table):
+    table = real(path)
+    if state.pop("pause", False):  # A, in its first commit: the table is read, not yet written
+        (sync / f"a_inside_{state['table']}").touch()
+        wait_for(sync / f"a_go_{state['table']}")
+    return table
+
+
+def made_up(ctx, spec, row):
+    out = make_row(row.method, row.label, "computed", 30, test={"sq_err_per_image": 1.5})
+    out.update(row.fields)
+    return out
+
+
+store.FolderLock = PausingLock
+store.read_table = pausing_read
+runner.measure_row = made_up
+runner.EvalData = type("NoData", (), {"load": staticmethod(lambda root, device: None)})
+previous = None
+for table, name in rows:
+    if role == "A" and previous:  # the next table only once B is done with this one (B waits on A's lock)
+        wait_for(sync / f"b_done_{previous}")
+    state.clear()
+    state["table"] = table
+    spec = dataclasses.replace(TABLES[table], start_group=None, end_group=None)
+    runner.run_table(spec, RunSettings(out=out, rows=(name,), measure=Settings(), command=f"writer {role}"))
+    (sync / f"{role.lower()}_done_{table}").touch()
+    previous = table
+"""
+
+
+def _wait(condition, what: str, procs: dict, timeout: float = 120) -> None:
+    """Wait for ``condition()``; fail at once if a writer died, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        dead = {role: p.returncode for role, p in procs.items() if p.poll() not in (None, 0)}
+        assert not dead and time.monotonic() < deadline, f"waiting for {what}: writers ended {dead}"
+        time.sleep(0.02)
+
+
+def test_two_writers_on_one_table_keep_both_rows(tmp_path):
+    """Two runs writing different rows of one table at once both keep their rows, in every table
+    file and in RESULTS.md: writer B commits while writer A holds the folder's lock between its
+    read and its write; B waits for it, then merges into what A wrote."""
+    sync, out = tmp_path / "sync", tmp_path / "docs" / "RESULTS.md"
+    sync.mkdir()
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    rows = {"A": ["main:pca", "kinds:mlp_plain", "pretraining:sigmoid"]}
+    rows["B"] = ["main:pixels", "kinds:conv_vae", "pretraining:relu"]
+    logs = {role: tmp_path / f"{role}.log" for role in rows}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
+    procs = {}
+    for role, items in rows.items():
+        with logs[role].open("w") as log:
+            cmd = [sys.executable, str(script), role, str(sync), str(out), *items]
+            procs[role] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        for table in TABLES:
+            _wait((sync / f"a_inside_{table}").exists, f"A to hold the lock ({table})", procs)
+            seen = logs["B"].read_text().count("waiting for")
+            (sync / f"b_go_{table}").touch()
+            # B waits for the lock A holds (or, were there no lock, writes at once: then A's write loses its row)
+            _wait(
+                lambda t=table, n=seen: (
+                    logs["B"].read_text().count("waiting for") > n or (sync / f"b_done_{t}").exists()
+                ),
+                f"B to wait for the lock ({table})",
+                procs,
+            )
+            (sync / f"a_go_{table}").touch()
+            _wait(lambda t=table: all((sync / f"{r}_done_{t}").exists() for r in "ab"), f"{table} done", procs)
+        for role, p in procs.items():
+            assert p.wait(timeout=60) == 0, logs[role].read_text()[-3000:]
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+    md = out.read_text()
+    for table, spec in TABLES.items():
+        results = json.loads((out.parent / spec.file).read_text())
+        ours = [r for r in results["rows"] if r["source"] != "published"]
+        expected = [spec.row(item.split(":")[1]) for role in "AB" for item in rows[role] if item.startswith(table)]
+        assert sorted(r["method"] for r in ours) == sorted(r.method for r in expected)
+        assert {r["measured"]["command"] for r in ours} == {"writer A", "writer B"}
+        part = split_document(md)[table]
+        assert all(f"| {r.label} |" in part or f"| {r.label} " in part for r in expected), part
+        assert "Kept from" in part  # the last writer's table names the other writer's row
+    assert not (out.parent / ".results.lock").exists()  # no stray lock file in a tracked folder
+    assert "waiting for" in logs["B"].read_text() and f"pid {procs['A'].pid}" in logs["B"].read_text()
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_quick_without_out_writes_under_outputs_and_leaves_docs_alone(tmp_path, mnist_root, monkeypatch, capsys):
+    """``aelab-results --quick`` (no --out) writes outputs/results_quick/, never docs/: a checkout's
+    docs/ is byte for byte what it was."""
+    from aelab.cli.results import main
+
+    work = tmp_path / "checkout"
+    (work / "docs").mkdir(parents=True)
+    for name in ("RESULTS.md", *(spec.file for spec in TABLES.values())):
+        (work / "docs" / name).write_bytes((REPO / "docs" / name).read_bytes())
+    docs_before, repo_docs_before = _tree(work / "docs"), _tree(REPO / "docs")
+    monkeypatch.chdir(work)
+    threads = torch.get_num_threads()
+    try:
+        rc = main(["--quick", "--rows", "pixels", "--data-root", str(mnist_root), "--device", "cpu"])
+    finally:
+        torch.set_num_threads(threads)
+    assert rc == 0, capsys.readouterr().err[-2000:]
+    assert _tree(work / "docs") == docs_before and _tree(REPO / "docs") == repo_docs_before
+    quick = work / "outputs" / "results_quick"
+    results = json.loads((quick / "results.json").read_text())
+    assert results["mode"] == "quick" and [r["method"] for r in results["rows"] if r["source"] != "published"] == [
+        "pixels"
+    ]
+    md = (quick / "RESULTS.md").read_text()
+    assert "Quick smoke run" in md and "| Pixels (no code) | 784 |" in md
+    assert "results: outputs/results_quick/RESULTS.md" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--table", "kinds", "--methods", "pca"], "Error: --methods: not an option of --table kinds"),
+        (["--networks", "mlp"], "Error: --networks: not an option of --table main"),
+        (["--table", "pretraining", "--rows", "tanh"], "Error: the pretraining table has no row 'tanh'; its rows: "),
+        (["--runs", "hinton2006"], "Error: --runs takes NAME=RUN_DIR, got 'hinton2006'"),
+        (["--hardware", "conv"], "Error: --hardware takes NAME=TEXT"),
+    ],
+)
+def test_cli_refuses_bad_options_in_one_line_and_creates_nothing(tmp_path, monkeypatch, capsys, argv, message):
+    from aelab.cli.results import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message) and "\n" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_rows_options_select_the_rows():
+    from aelab.cli.results import _parser, selected_rows
+
+    def rows(*argv):
+        return selected_rows(_parser().parse_args(argv))
+
+    assert rows() is None and rows("--table", "kinds") is None
+    assert rows("--methods", "pca", "conv") == ("pca", "conv")
+    assert rows("--table", "kinds", "--networks", "conv") == tuple(f"conv_{k}" for k in KINDS)
+    assert rows("--table", "kinds", "--kinds", "vae") == ("mlp_vae", "conv_vae")
+    assert rows("--table", "pretraining", "--rows", "relu") == ("relu",)
+
+
+def test_reports_and_cli_imports_point_one_way():
+    """No import circle among src/aelab/reports and src/aelab/cli: every import points down."""
+    src = REPO / "src"
+    files = [*(src / "aelab" / "reports").rglob("*.py"), *(src / "aelab" / "cli").rglob("*.py")]
+    modules = {}
+    for path in files:
+        parts = list(path.relative_to(src).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    edges: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                targets = [
+                    f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                    for a in node.names
+                ]
+            else:
+                continue
+            edges[name] |= {t for t in targets if t in modules and t != name}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        assert name not in path, f"import circle: {' -> '.join([*path[path.index(name) :], name])}"
+        if name not in done:
+            for target in sorted(edges[name]):
+                visit(target, [*path, name])
+            done.add(name)
+
+    for name in sorted(modules):
+        visit(name, [])
+    assert "aelab.reports.results.cli" not in modules  # one command line: aelab.cli.results
+
+
+def test_folder_lock_is_exclusive_says_who_holds_it_and_leaves_no_file(tmp_path):
+    """A second holder (another open file, as another process has) waits, and after ``wait_s`` is
+    refused in one line naming the holder's pid; letting go removes the lock file."""
+    from aelab.errors import RunDirError
+    from aelab.reports.results.lock import LOCK, FolderLock
+
+    with FolderLock(tmp_path):
+        assert (tmp_path / LOCK).read_text().strip() == str(os.getpid())
+        start = time.monotonic()
+        with pytest.raises(RunDirError, match=rf"{LOCK} is held by pid {os.getpid()} for over 0.3 s"):
+            FolderLock(tmp_path, wait_s=0.3).__enter__()
+        assert time.monotonic() - start >= 0.3
+    assert list(tmp_path.iterdir()) == []
+    with FolderLock(tmp_path):  # free again
+        assert (tmp_path / LOCK).exists()

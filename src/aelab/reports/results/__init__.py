@@ -3,13 +3,18 @@ conv autoencoder, side by side with Hinton & Salakhutdinov (Science 2006); the a
 (plain, denoising, sparse, contractive, VAE) on the MLP and the conv net; and the logistic net with
 and without layer-wise pretraining next to the ReLU net.
 
-One job per module: :mod:`.methods` (which methods, trained by which preset of ``conf/experiment/``),
-:mod:`.measure` (reconstruction, linear probe, P@10, transfer — the same way for every method),
-:mod:`.render` (RESULTS.md through :mod:`aelab.reports.render`), :mod:`.run` (train or collect,
-measure, write) and :mod:`.cli` (``scripts/results.py``, with ``--table``).
+A table is data (:mod:`.spec`: rows × the overrides that train them × measured columns), one
+module each: :mod:`.table_main`, :mod:`.table_kinds`, :mod:`.table_pretraining` (all in
+:mod:`.tables`). One runner measures any of them (:func:`.runner.run_table`); :mod:`.store` merges
+its rows into the table's JSON file under the folder's lock (:mod:`.lock`); :mod:`.document`
+renders RESULTS.md from the JSON files (:mod:`.render_main`, :mod:`.render_kinds`,
+:mod:`.render_pretraining`, cells in :mod:`.format`). Below them: :mod:`.methods` (which preset
+trains what), :mod:`.measure` (probe, P@k, transfer) and :mod:`.rows` (a run's row). The command
+line is :mod:`aelab.cli.results` (``aelab-results``, ``scripts/results.py``).
 """
 
-from aelab.reports.results.measure import FULL, PUBLISHED, QUICK, EvalData, Settings, checks, code_encoder
+from aelab.reports.results.document import render_document, render_table, split_document, write_document
+from aelab.reports.results.measure import FULL, QUICK, EvalData, Settings, code_encoder
 from aelab.reports.results.methods import (
     AE_METHODS,
     KINDS,
@@ -20,16 +25,10 @@ from aelab.reports.results.methods import (
     method_overrides,
     pretrain_overrides,
 )
-from aelab.reports.results.render import TABLE_FILES, render_document, render_markdown, split_document
-from aelab.reports.results.run import (
-    parse_runs,
-    run_kinds,
-    run_pretraining,
-    run_results,
-    train_method,
-    write_document,
-    write_results,
-)
+from aelab.reports.results.runner import TableInterrupted, parse_runs, run_table, select_rows, train_method
+from aelab.reports.results.spec import Row, RunSettings, TableSpec
+from aelab.reports.results.table_main import PUBLISHED, checks
+from aelab.reports.results.tables import TABLE_FILES, TABLES
 
 __all__ = [
     "AE_METHODS",
@@ -40,9 +39,14 @@ __all__ = [
     "PRETRAINING",
     "PUBLISHED",
     "QUICK",
+    "TABLES",
     "TABLE_FILES",
     "EvalData",
+    "Row",
+    "RunSettings",
     "Settings",
+    "TableInterrupted",
+    "TableSpec",
     "checks",
     "code_encoder",
     "kind_overrides",
@@ -50,12 +54,10 @@ __all__ = [
     "parse_runs",
     "pretrain_overrides",
     "render_document",
-    "render_markdown",
-    "run_kinds",
-    "run_pretraining",
-    "run_results",
+    "render_table",
+    "run_table",
+    "select_rows",
     "split_document",
     "train_method",
     "write_document",
-    "write_results",
 ]

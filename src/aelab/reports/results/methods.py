@@ -8,12 +8,24 @@ hinton2006 net without and with ``pretrain=layerwise``, next to the ReLU net).""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aelab.config import merge_overrides
+from aelab.config import compose, merge_overrides
 
 CODE_DIM = 30
+log = logging.getLogger("aelab.results")
+
+
+def preset_epochs(preset: str) -> int | None:
+    """The epochs ``experiment=<preset>`` trains for (None, with a warning, if it does not compose):
+    a row shows it where its run was trained for another number."""
+    try:
+        return int(compose([f"experiment={preset}"]).trainer.epochs)
+    except Exception as err:  # never fatal to a row
+        log.warning("could not compose experiment=%s: %s", preset, err)
+        return None
 
 
 @dataclass(frozen=True)
@@ -169,5 +181,6 @@ __all__ = [
     "kind_name",
     "kind_overrides",
     "method_overrides",
+    "preset_epochs",
     "pretrain_overrides",
 ]
