@@ -102,7 +102,13 @@ def test_bench_train_time_to_target_takes_list_overrides_and_measures_train_erro
     argv += ["speedrun_3min", "--target", "0.01", "--extra", extra, "--train-error", "--json", str(out_json)]
     assert bench["main"](argv) == 0
     result = json.loads(out_json.read_text())["time_to_target"]
-    assert result["extra"] == ["data.limit=512", "data.eval_limit=500", "model.hidden=[64,32]", "depth=3", "trainer.epochs=2"]
+    assert result["extra"] == [
+        "data.limit=512",
+        "data.eval_limit=500",
+        "model.hidden=[64,32]",
+        "depth=3",
+        "trainer.epochs=2",
+    ]
     assert result["reached"] is False and [e["epoch"] for e in result["epochs"]] == [1, 2]
     for row in result["epochs"]:
         assert math.isfinite(row["train_sq_err"]) and math.isfinite(row["test_sq_err"]) and row["wall_time_s"] > 0

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
+from aelab.build import build
 from aelab.config import compose, to_config, to_dict
 from aelab.errors import AelabError
-from aelab.build import build
 from aelab.reports.results.measure import Timer, code_encoder, code_metrics, scratch_transfer
 from aelab.reports.results.methods import KINDS, NETWORKS, kind_name, kind_overrides, preset_epochs
 from aelab.reports.results.render_kinds import KINDS_HEADINGS, kinds_sections
