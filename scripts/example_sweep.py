@@ -34,8 +34,7 @@ COMMAND = ["-m", "experiment=sweep_activation_depth_quick", "hydra/launcher=jobl
 def measure(sweep_dir: Path, wall_s: float | None) -> dict:
     """What the README says about the sweep, from its report's inputs."""
     from aelab.hardware import cpu_name, n_cpus
-    from aelab.reports.sweep import collect_sweep
-    from aelab.reports.sweep.collect import activation_depth_axes
+    from aelab.reports.sweep.collect import activation_depth_axes, collect_sweep
     from aelab.reports.sweep.gradflow import ratio_table
 
     sweep = collect_sweep(sweep_dir)

@@ -7,11 +7,13 @@ exactly as `python scripts/train.py -m ...` does.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -386,6 +388,144 @@ def test_submitit_local_sweep(tmp_path, mnist_root):
         ("tanh", "completed"),
     ]
     assert (sweep_dir / ".submitit").is_dir() and (sweep_dir / "report.html").exists()
+
+
+# --- the report reads only the sweep's own jobs ---------------------------------------------------
+
+
+def _copy(grid_sweep: Path, tmp_path: Path) -> Path:
+    sweep_dir = Path(shutil.copytree(grid_sweep, tmp_path / "sweep"))
+    for name in ("results.csv", "report.md", "report.html"):
+        (sweep_dir / name).unlink()
+    return sweep_dir
+
+
+def _replace_record(job_dir: Path, source: Path, what: tuple[str, ...] = ("metrics.json", "checkpoints")) -> None:
+    for name in what:
+        shutil.rmtree(job_dir / name) if (job_dir / name).is_dir() else (job_dir / name).unlink()
+        copy = shutil.copytree if (source / name).is_dir() else shutil.copy2
+        copy(source / name, job_dir / name)
+
+
+def test_the_report_lists_only_the_sweeps_own_jobs_with_their_own_results(grid_sweep, tmp_path):
+    """Another run's whole record in a job dir is `foreign` (no metrics); another run's metrics.json
+    alone, or one that is not UTF-8, gives way to the job's own last.pt (the damaged file named in a
+    warning); dirs that are not in the grid are listed apart, in no table or count."""
+    sweep_dir = _copy(grid_sweep, tmp_path)
+    jobs = [sweep_dir / name for name in JOB_DIRS]
+    _replace_record(jobs[0], jobs[3])  # relu depth 1's dir holds sigmoid depth 2's run
+    _replace_record(jobs[1], jobs[2], ("metrics.json",))  # relu depth 2's metrics.json is sigmoid depth 1's
+    (jobs[2] / "metrics.json").write_bytes(b"\xff\xfe not UTF-8")
+    shutil.copytree(jobs[3], sweep_dir / "07_activation=tanh,depth=4")
+    (sweep_dir / "notes" / ".hydra").mkdir(parents=True)
+    result = run_report(sweep_dir, "--no-recon")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.startswith("4 jobs: 3 completed, 1 foreign\n")
+    assert (
+        f"warning: job 2: {jobs[2]}/metrics.json is not UTF-8 text (byte 0xff at offset 0), so not a JSON file "
+        "aelab wrote; the job's record comes from checkpoints/last.pt\n" in result.stderr
+    )
+    assert "not part of this sweep: 07_activation=tanh,depth=4/: job 7 is beyond the sweep's 4 jobs\n" in result.stderr
+    assert "not part of this sweep: notes/: no job number" in result.stderr
+    rows, before = results(sweep_dir), results(grid_sweep)
+    assert [(r["job"], r["status"]) for r in rows] == [
+        ("0", "foreign"),
+        ("1", "completed"),
+        ("2", "completed"),
+        ("3", "completed"),
+    ]
+    assert rows[0]["test_sq_err_per_image"] == "" and (rows[0]["activation"], rows[0]["depth"]) == ("relu", "1")
+    assert "activation: 'sigmoid' there vs 'relu' in the sweep" in rows[0]["error"]
+    assert [r["test_sq_err_per_image"] for r in rows[1:]] == [r["test_sq_err_per_image"] for r in before[1:]]
+    md = (sweep_dir / "report.md").read_text()
+    assert "1 completed" not in md and "3 completed, 1 foreign, and 2 dirs that are not part of this sweep" in md
+    outside = md.split("## Not part of this sweep", 1)[1].split("## Reproduce", 1)[0]
+    assert "| `07_activation=tanh,depth=4/` | job 7 is beyond the sweep's 4 jobs |" in outside and "`notes/`" in outside
+
+
+def _refusal(sweep_dir: Path, num: int, overrides: list[str], age_s: float) -> None:
+    """A refusal record as a sweep writes it (aelab.cli.train), ``age_s`` seconds old."""
+    record = {
+        "status": "failed",
+        "error": f"refused: {sweep_dir / JOB_DIRS[num]} is in use by another run (pid 1); wait for it to end",
+        "history": [],
+        "epochs_completed": 0,
+        "val": None,
+        "test": None,
+        "hparams": None,
+        "overrides": overrides,
+    }
+    path = sweep_dir / ".refused" / f"{num}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(record))
+    when = time.time() - age_s
+    os.utime(path, (when, when))
+
+
+def test_a_refusal_is_dropped_once_the_job_has_completed(grid_sweep, tmp_path):
+    """A job refused while its dir was locked, completed since: completed. A refusal after the job
+    completed: still completed. A refused job's own metrics.json beside a completed last.pt:
+    completed. A refusal of a job that has not run since: refused."""
+    sweep_dir = _copy(grid_sweep, tmp_path)
+    jobs = [sweep_dir / name for name in JOB_DIRS]
+    overrides = [OmegaConf.load(j / ".hydra" / "overrides.yaml") for j in jobs]
+    _refusal(sweep_dir, 1, list(overrides[1]), age_s=3600)  # refused an hour before it completed
+    _refusal(sweep_dir, 3, list(overrides[3]), age_s=-60)  # refused after it completed
+    own = json.loads((sweep_dir / ".refused" / "1.json").read_text())
+    (jobs[0] / "metrics.json").write_text(json.dumps(own))  # the refusal in the job's own dir, last.pt whole
+    shutil.rmtree(jobs[2] / "checkpoints")
+    (jobs[2] / "metrics.json").unlink()  # killed before its first checkpoint ...
+    _refusal(sweep_dir, 2, list(overrides[2]), age_s=0)  # ... then refused: not run since
+    result = run_report(sweep_dir, "--no-recon")
+    assert result.returncode == 0, result.stderr
+    rows = results(sweep_dir)
+    assert [r["status"] for r in rows] == ["completed", "completed", "refused", "completed"]
+    assert [r["test_sq_err_per_image"] for r in rows[:2]] == [r["test_sq_err_per_image"] for r in results(grid_sweep)][
+        :2
+    ]
+    assert rows[2]["error"].startswith("refused: ") and rows[3]["error"] == ""
+
+
+@pytest.mark.slow  # a skip_done sweep: 15-30 s
+def test_a_job_refused_for_its_locked_dir_is_reported_completed(grid_sweep, tmp_path, mnist_root):
+    """A real refusal: job 1's dir is locked by another process while skip_done=true completes the
+    sweep (job 3 trained again); job 1's record is completed, so the refusal does not show."""
+    from aelab.training.rundir import RunDir
+
+    sweep_dir = _copy(grid_sweep, tmp_path)
+    shutil.rmtree(sweep_dir / JOB_DIRS[3])
+    held = RunDir(sweep_dir / JOB_DIRS[1])
+    held.lock()
+    try:
+        result = run_sweep(
+            sweep_dir, mnist_root, "hydra/launcher=joblib", "activation=relu,sigmoid", "depth=1,2", "skip_done=true"
+        )
+    finally:
+        held.unlock()
+    assert "job refused" in result.stdout + result.stderr and (sweep_dir / ".refused" / "1.json").exists()
+    assert [r["status"] for r in results(sweep_dir)] == ["completed"] * 4
+
+
+def test_a_sweep_dir_the_report_cannot_write_is_one_aelab_error(grid_sweep, tmp_path):
+    """build_report on a read-only sweep dir: one AelabError naming it, nothing written."""
+    from aelab.errors import AelabError
+    from aelab.reports.sweep.build import build_report
+
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        sweep_dir = Path(shutil.copytree(grid_sweep, mount / "sweep"))
+        assert subprocess.run(["mount", "-o", "remount,ro", str(mount)]).returncode == 0
+        before = sorted((p, p.stat().st_mtime_ns) for p in sweep_dir.rglob("*"))
+        with pytest.raises(AelabError) as err:
+            build_report(sweep_dir, recon=False)
+        assert not isinstance(err.value, OSError)
+        assert str(err.value) == f"cannot write into {sweep_dir}/report_files: read-only file system"
+        assert sorted((p, p.stat().st_mtime_ns) for p in sweep_dir.rglob("*")) == before
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
 def test_callback_never_raises(tmp_path, caplog):

@@ -1,5 +1,5 @@
 """Read a run back: ``load_run(dir)`` gives its model (best or last weights), config and metrics,
-every file verified against its recorded SHA-256."""
+every file verified against its recorded SHA-256 — also while the run is still writing them."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import torch
 from aelab.build import build
 from aelab.config import Config, complete_saved, fingerprint, to_config
 from aelab.data.load import load
-from aelab.errors import CorruptFileError, RunDirError
-from aelab.files import sha256_file, write_json
+from aelab.errors import AelabError, CorruptFileError, RunDirError
+from aelab.files import check_can_create, os_error, read_verified, sha256, shown, write_json
 from aelab.images import save_reconstruction_grid
 from aelab.metrics import evaluate
 from aelab.models.base import Autoencoder
-from aelab.training.checkpoint import load_checkpoint
+from aelab.training.checkpoint import checkpoint_from_bytes, load_checkpoint
 from aelab.training.rundir import RunDir
 
 log = logging.getLogger("aelab.runs")
@@ -39,13 +39,20 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
     """The run in ``run_dir`` with its ``best`` (lowest validation error) or ``last`` weights.
 
     ``last.pt`` is the run's truth: the metrics come from its record, and the best weights from
-    ``best.pt`` only if it is the file last.pt names (else from last.pt itself, e.g. after a kill
-    between the two writes). A missing or damaged file is one RunDirError / CorruptFileError."""
+    ``best.pt`` only if its bytes are the ones last.pt's record names (else from last.pt itself:
+    after a kill between the two writes, or a best.pt the live run rewrote after last.pt was read).
+    A missing, damaged or unreadable file is one RunDirError / CorruptFileError / AelabError."""
     if which not in ("best", "last"):
         raise ValueError(f"which must be 'best' or 'last', got {which!r}")
-    run = RunDir(run_dir)
+    try:
+        return _load_run(RunDir(run_dir), which, device)
+    except OSError as err:  # no permission, a name too long: one line naming the path
+        raise os_error(err, doing="read") from None
+
+
+def _load_run(run: RunDir, which: str, device: str | torch.device) -> Run:
     if not run.path.is_dir():
-        raise RunDirError(f"{run.path}: no such run directory")
+        raise RunDirError(f"{shown(run.path)}: no such run directory")
     last = load_checkpoint(run.last, map_location=device) if run.last.exists() else None
     if last is None and not run.best.exists():
         raise RunDirError(f"{run.path} holds no checkpoints (checkpoints/last.pt, best.pt)")
@@ -54,12 +61,14 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
             raise RunDirError(f"{run.path} has no checkpoints/last.pt")
         state, saved = last["model"], last
     elif run.best.exists() or run.best.is_symlink():
-        saved = load_checkpoint(run.best, map_location=device)  # verified: damage is an error, never a fallback
+        data = read_verified(run.best)  # verified: damage is an error, never a fallback
+        saved = checkpoint_from_bytes(data, run.best, device)
         state = saved.get("model")
         recorded = ((last or {}).get("record") or {}).get("best_sha256")
-        if last is not None and recorded and recorded != sha256_file(run.best) and last.get("best_model") is not None:
-            # a valid best.pt from an earlier epoch: the run was killed between the two writes
-            log.info("%s: best.pt is older than last.pt; the best weights come from last.pt", run.path)
+        if last is not None and recorded and recorded != sha256(data) and last.get("best_model") is not None:
+            # a valid best.pt of another epoch than last.pt's record: killed between the two writes,
+            # or the live run moved on after last.pt was read; last.pt's own copy matches its record
+            log.info("%s: best.pt is not the one last.pt names; the best weights come from last.pt", run.path)
             state, saved = last["best_model"], last
     elif last is not None and last.get("best_model") is not None:
         log.info("%s: best.pt is missing; the best weights come from last.pt", run.path)
@@ -77,17 +86,37 @@ def load_run(run_dir: str | Path, which: str = "best", device: str | torch.devic
     return Run(run.path, model.eval(), config, metrics, which)
 
 
+def _check_writable(folder: Path, is_run_dir: bool) -> None:
+    """Refuse, before anything is measured, a folder the evaluation's files cannot be written into."""
+    try:
+        check_can_create(folder)
+    except AelabError as err:
+        if not is_run_dir:
+            raise
+        raise RunDirError(f"{err}; write eval_test.json and reconstructions.png elsewhere with --out DIR") from None
+
+
 def evaluate_run(
-    run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu", n_images: int = 16
+    run_dir: str | Path,
+    which: str = "best",
+    device: str | torch.device = "cpu",
+    n_images: int = 16,
+    out_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Reload a run, measure its test metrics, and write ``eval_test.json`` and a reconstruction grid
     (``reconstructions.png``: the first ``n_images`` test digits above their reconstructions) into
-    its directory. Returns ``{"checkpoint", "test", "grid"}``."""
+    ``out_dir`` (default: the run's directory; a read-only one is refused before anything is
+    measured). Returns ``{"checkpoint", "test", "grid"}``."""
     run = load_run(run_dir, which, device)
-    data = load(run.config.data, device, limit=1)
-    test = evaluate(run.model, data.test_x, run.config.trainer.eval_batch_size)
-    grid = save_reconstruction_grid(run.model, data.test_x[:n_images], run.dir / "reconstructions.png")
-    write_json(run.dir / "eval_test.json", {"checkpoint": which, "test": test})
+    out = Path(out_dir).expanduser().absolute() if out_dir is not None else run.dir
+    try:
+        _check_writable(out, out_dir is None)
+        data = load(run.config.data, device, limit=1)
+        test = evaluate(run.model, data.test_x, run.config.trainer.eval_batch_size)
+        grid = save_reconstruction_grid(run.model, data.test_x[:n_images], out / "reconstructions.png")
+        write_json(out / "eval_test.json", {"checkpoint": which, "test": test})
+    except OSError as err:
+        raise os_error(err) from None
     return {"checkpoint": which, "test": test, "grid": str(grid)}
 
 

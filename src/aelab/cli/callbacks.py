@@ -14,7 +14,9 @@ This callback runs first (``on_run_start`` / ``on_multirun_start``, registered f
 * a sweep: a sweep directory that holds another sweep is refused (``skip_done=true`` with the
   same command line completes it instead), and the directory is locked for the sweep's life.
 
-A refusal is one ``Error:`` line on stderr and exit 2.
+Either way, a directory that cannot be created (a name longer than the file system allows, a
+read-only file system, no permission, a file where a folder belongs) is refused here, before Hydra
+creates any of its parents. A refusal is one ``Error:`` line on stderr and exit 2.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from aelab.config import check, override_key, to_config, to_dict
 from aelab.config.sweep import axes_of
 from aelab.data import check_dataset
 from aelab.errors import AelabError, RunDirError
-from aelab.files import FILE_MODE, os_error
+from aelab.files import FILE_MODE, check_can_create, os_error
 from aelab.training.rundir import RunDir, plan
 
 _SWEEP_LOCK: list[int] = []  # the sweep dir's lock, held until the process ends
@@ -63,6 +65,8 @@ class PreflightCallback(Callback):
             check(cfg, resolve_device(cfg.device))  # the memory it needs on its device
         except AelabError as err:
             fail(err)
+        except OSError as err:  # Hydra would only warn about it, then fail creating the directory
+            fail(os_error(err, doing="use"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         release_stderr()
@@ -71,12 +75,15 @@ class PreflightCallback(Callback):
             sweep_dir = Path(str(config.hydra.sweep.dir)).expanduser().absolute()
             with read_write(config.hydra.sweep):
                 config.hydra.sweep.dir = str(sweep_dir)
+            check_can_create(sweep_dir)  # mkdir(parents=True) would create the parents of a bad name
             _check_sweep_dir(sweep_dir, config)
             _lock_sweep_dir(sweep_dir)
             _name_jobs_by_what_they_sweep(config)
             _plain_optuna_logs(config)
         except AelabError as err:
             fail(err)
+        except OSError as err:
+            fail(os_error(err, doing="use"))
 
 
 def _command_line(config: Any) -> tuple[list[str], dict[str, str]]:
@@ -93,8 +100,8 @@ def _check_sweep_dir(sweep_dir: Path, config: DictConfig) -> None:
         entries = [p.name for p in sweep_dir.iterdir() if p.name != ".lock"]
     except FileNotFoundError:
         return
-    except NotADirectoryError:
-        raise RunDirError(f"{sweep_dir} is a file, not a directory") from None
+    except OSError as err:  # a file where the folder belongs, a name too long, no permission
+        raise os_error(err, sweep_dir, "use") from None
     holder = _holder(sweep_dir)
     if holder is not None:
         raise RunDirError(

@@ -1,7 +1,9 @@
 """``aelab-evaluate <run dir>``: reload a run's best checkpoint, print and write its test metrics
-and a reconstruction grid (``eval_test.json``, ``reconstructions.png`` in the run dir).
+and a reconstruction grid (``eval_test.json``, ``reconstructions.png`` in the run dir, or in
+``--out DIR``; a run dir that cannot be written, e.g. on a read-only file system, is refused in one
+line before anything is measured: evaluate it with ``--out``).
 
-    aelab-evaluate outputs/runs/<date>/<time> [--which best|last] [--n 16] [--device auto]
+    aelab-evaluate outputs/runs/<date>/<time> [--which best|last] [--n 16] [--device auto] [--out DIR]
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--which", choices=("best", "last"), default="best")
     parser.add_argument("--n", type=int, default=16, help="test digits in the grid")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--out", default=None, help="write eval_test.json and the grid here (default: the run dir)")
     args = parser.parse_args(argv)
     # imported after parsing, so --help answers at once (torch and the rest take seconds)
     from aelab.hardware import resolve_device
     from aelab.runs import evaluate_run
 
     try:
-        result = evaluate_run(args.run_dir, args.which, resolve_device(args.device), args.n)
+        result = evaluate_run(args.run_dir, args.which, resolve_device(args.device), args.n, out_dir=args.out)
     except AelabError as err:
         print(f"Error: {err}", file=sys.stderr)
         return err.exit_code

@@ -13,7 +13,7 @@ memory check, which looks at the device).
 from aelab.config.check import check, check_keys, check_size, training_bytes
 from aelab.config.compose import CONF_PACKAGE, compose, register_configs
 from aelab.config.convert import lookup, merge_overrides, override_key, plain, to_config, to_dict
-from aelab.config.saved import compatibility, complete_saved, differences, fingerprint, keys_with_role
+from aelab.config.saved import compatibility, complete_saved, differences, fingerprint, keys_with_role, volatile
 from aelab.config.schema import Config
 from aelab.errors import ConfigError
 
@@ -38,4 +38,5 @@ __all__ = [
     "to_config",
     "to_dict",
     "training_bytes",
+    "volatile",
 ]

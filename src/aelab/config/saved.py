@@ -122,6 +122,11 @@ def keys_with_role(role: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def volatile() -> tuple[str, ...]:
+    """The keys that may differ between two attempts at one run: ``where`` and ``report`` keys."""
+    return keys_with_role("where") + keys_with_role("report")
+
+
 def _skeleton() -> dict[str, Any]:
     """Every fixed group present (empty), for walking the schema without a config."""
     return {f.name: {} for f in dataclasses.fields(Config) if dataclasses.is_dataclass(default_of(f))}
@@ -179,5 +184,6 @@ __all__ = [
     "fingerprint",
     "keys_with_role",
     "stable",
+    "volatile",
     "walk",
 ]

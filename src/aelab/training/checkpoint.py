@@ -40,7 +40,11 @@ def save_checkpoint(path: Path, state: dict[str, Any] | bytes) -> str:
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """The state saved at ``path``, after checking its SHA-256; any problem is one CorruptFileError."""
-    data = read_verified(path)
+    return checkpoint_from_bytes(read_verified(path), path, map_location)
+
+
+def checkpoint_from_bytes(data: bytes, path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The state in ``data``, verified bytes read from ``path`` (named in any error)."""
     try:
         state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:  # weights_only refused a Python object: never run it, never advise to
@@ -67,4 +71,4 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-__all__ = ["load_checkpoint", "rng_state", "save_checkpoint", "serialize", "set_rng_state"]
+__all__ = ["checkpoint_from_bytes", "load_checkpoint", "rng_state", "save_checkpoint", "serialize", "set_rng_state"]

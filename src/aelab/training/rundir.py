@@ -27,7 +27,7 @@ from typing import Any
 
 from aelab.config.saved import complete_saved, differences
 from aelab.errors import AelabError, CorruptFileError, RunDirError
-from aelab.files import FILE_MODE, os_error, read_json, recorded_hashes, sha256_file
+from aelab.files import FILE_MODE, check_can_create, os_error, read_json, recorded_hashes, sha256_file
 
 LOCK = ".lock"
 _HELD: set[Path] = set()  # run directories this process holds the lock of
@@ -62,8 +62,8 @@ class RunDir:
             return sorted(p.name for p in self.path.iterdir())
         except FileNotFoundError:
             return []
-        except NotADirectoryError:
-            raise RunDirError(f"{self.path} is a file, not a directory") from None
+        except OSError as err:  # a file where the folder belongs, a name too long, no permission
+            raise os_error(err, self.path, "use") from None
 
     def holds_run(self) -> bool:
         """A run has begun here: it recorded its config, a checkpoint or metrics."""
@@ -214,7 +214,16 @@ def _check_links(run: RunDir) -> None:
 
 
 def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool) -> Plan:
-    """What ``train()`` may do in ``run_dir`` (see the module doc). Reads, never writes."""
+    """What ``train()`` may do in ``run_dir`` (see the module doc). Reads, never writes; a directory
+    that cannot be created or read (a name too long, a read-only file system, no permission) is one
+    line naming it."""
+    try:
+        return _plan(run_dir, requested, resume, skip_done)
+    except OSError as err:
+        raise os_error(err, doing="read") from None
+
+
+def _plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool) -> Plan:
     run = RunDir(run_dir)
     where = str(run_dir)
     if resume:
@@ -244,6 +253,9 @@ def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool
             "start the run again in this or a new directory"
         )
 
+    if not os.path.lexists(run_dir):  # new (or its path cannot even be looked at): can it be created?
+        check_can_create(run_dir)  # before Hydra or the run creates any of it
+        return Plan("fresh", run_dir)
     entries = run.entries()
     pid = run.holder()
     if pid == os.getpid():  # planning again under our own lock
@@ -252,7 +264,8 @@ def plan(run_dir: Path, requested: dict[str, Any], resume: bool, skip_done: bool
         raise RunDirError(
             f"{where} is in use by another run (pid {pid or '?'}); wait for it to end, or choose another directory"
         )
-    if not entries or run.leftovers():  # new, empty, or what a run killed as it began leaves
+    if not entries or run.leftovers():  # empty, or what a run killed as it began leaves
+        check_can_create(run_dir)  # read-only, or no write permission: refused before anything is written
         return Plan("fresh", run_dir)
     if not run.holds_run():
         raise RunDirError(

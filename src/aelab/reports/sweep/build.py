@@ -9,28 +9,30 @@ figure that cannot be drawn is replaced by a line saying why. Outputs, in the sw
 from __future__ import annotations
 
 import math
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-from aelab.config import override_key
-from aelab.files import write_text
+from aelab.errors import RunDirError
+from aelab.files import check_can_create, os_error, write_text
 from aelab.reports.render import Bullets, Code, Image, Para, Section, Table, render_html, render_markdown
 from aelab.reports.sweep import plots
 from aelab.reports.sweep.collect import Job, Sweep, collect_sweep, finite, grid_of
 from aelab.reports.sweep.gradflow import format_ratio, ratio_table
 from aelab.reports.sweep.recon import reconstruction_grids
+from aelab.reports.sweep.reproduce import display_dir, reproduce_section, train_command
 from aelab.reports.sweep.table import write_results_csv
 
 FILES_DIR = "report_files"
 FIGURES = (("heatmap", plots.heatmap), ("learning_curves", plots.learning_curves), ("gradflow", plots.gradient_flow))
 
 
-class NoJobsError(RuntimeError):
+class NoJobsError(RunDirError):
     """The directory holds no job of a sweep (no numbered job dir, no multirun.yaml listing any)."""
+
+    exit_code = 1
 
 
 @dataclass
@@ -42,25 +44,35 @@ class ReportResult:
     figures: dict[str, Path] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)  # dirs that are not the sweep's jobs: "<dir>/: why"
 
     def summary(self) -> str:
         return ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
 
 
 def build_report(sweep_dir: str | Path, recon: bool = True) -> ReportResult:
-    """Write the sweep's report into ``sweep_dir`` and return where everything is."""
+    """Write the sweep's report into ``sweep_dir`` and return where everything is. A sweep dir that
+    cannot be read or written (no permission, a read-only file system) is one AelabError naming it."""
     sweep = collect_sweep(sweep_dir)
     if not sweep.jobs:
         raise NoJobsError(
             f"{sweep_dir}: no jobs here (no numbered job dirs, no multirun.yaml listing any); "
             "is this a Hydra multirun directory?"
         )
+    try:
+        return _build(sweep, recon)
+    except OSError as err:
+        raise os_error(err) from None
+
+
+def _build(sweep: Sweep, recon: bool) -> ReportResult:
     out_dir = sweep.dir / FILES_DIR
+    check_can_create(out_dir)
     out_dir.mkdir(exist_ok=True)
     csv_path = write_results_csv(sweep, sweep.dir / "results.csv")
 
     figures: dict[str, Path] = {}
-    problems: list[str] = []
+    problems = [f"job {j.num}: {j.problem}" for j in sweep.jobs if j.problem]
     for name, draw in FIGURES:
         try:
             path = draw(sweep.jobs, out_dir / f"{name}.png", grid_of(sweep.swept))
@@ -100,6 +112,7 @@ def build_report(sweep_dir: str | Path, recon: bool = True) -> ReportResult:
         if recon
         else Section("Reconstructions", [Para("Not drawn (reconstruction grids turned off).")]),
         problems_section(sweep),
+        *([outside_section(sweep)] if sweep.outside else []),
         reproduce_section(sweep),
     ]
     if problems:
@@ -107,7 +120,8 @@ def build_report(sweep_dir: str | Path, recon: bool = True) -> ReportResult:
     title = f"Sweep report: {display_dir(sweep)}"
     md = write_text(sweep.dir / "report.md", render_markdown(title, sections, sweep.dir))
     page = write_text(sweep.dir / "report.html", render_html(title, sections))
-    return ReportResult(sweep.dir, md, page, csv_path, figures, sweep.counts(), problems)
+    outside = [f"{j.dir.name if j.dir else '?'}/: {j.error}" for j in sweep.outside]
+    return ReportResult(sweep.dir, md, page, csv_path, figures, sweep.counts(), problems, outside)
 
 
 # --- choosing runs ------------------------------------------------------------------------------
@@ -143,24 +157,15 @@ def fmt_param(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else "—" if value is None else str(value)
 
 
-def display_dir(sweep: Sweep) -> str:
-    """The sweep dir as the commands should name it: relative to where it was launched, if inside."""
-    path = sweep.dir.resolve()
-    if sweep.cwd:
-        try:
-            return path.relative_to(Path(sweep.cwd).resolve()).as_posix()
-        except ValueError:
-            pass
-    return str(path)
-
-
 # --- sections -----------------------------------------------------------------------------------
 
 
 def summary_section(sweep: Sweep) -> Section:
     counts = sweep.counts()
-    order = ["completed", "failed", "interrupted", "running", "crashed", "refused", "stale", "missing"]
+    order = ["completed", "failed", "interrupted", "running", "crashed", "refused", "stale", "foreign", "missing"]
     parts = [f"{counts[s]} {s}" for s in order if s in counts]
+    if sweep.outside:
+        parts.append(f"and {len(sweep.outside)} dirs that are not part of this sweep (listed apart)")
     expected = f" (the sweep defines {sweep.expected})" if sweep.expected is not None else ""
     total = sum((j.metrics or {}).get("wall_time_s") or 0.0 for j in sweep.jobs)
     blocks: list[Any] = [
@@ -330,71 +335,18 @@ def problems_section(sweep: Sweep) -> Section:
     return Section("Failed and missing jobs", blocks)
 
 
-# overrides a reproduced command leaves out: how the last attempt ran, not what the sweep is
-NOT_REPRODUCED = ("skip_done", "hydra.mode", "hydra.job.config.override_dirname.exclude_keys")
-
-
-def train_command(
-    sweep: Sweep, task: list[str], multirun: bool = True, extra: list[str] | None = None, sweep_dir: str | None = None
-) -> str:
-    """The ``aelab-train`` command of the sweep (``multirun``) or of one of its jobs. ``sweep_dir``:
-    the sweep dir to name (default: this one); a single run names none."""
-    hydra = [
-        o
-        for o in sweep.hydra_overrides
-        if override_key(o) not in NOT_REPRODUCED and not o.startswith("hydra.sweep.dir=")
-    ]
-    if multirun:
-        hydra.append(f"hydra.sweep.dir={sweep_dir or display_dir(sweep)}")
-    else:  # a single run: no launcher, no sweep dir
-        hydra = []
-    args = [*hydra, *[o for o in task if override_key(o) not in NOT_REPRODUCED]]
-    for e in extra or []:
-        args = [a for a in args if override_key(a) != override_key(e)] + [e]
-    return " ".join(["aelab-train", *(["-m"] if multirun else []), *map(shlex.quote, args)])
-
-
-def reproduce_section(sweep: Sweep) -> Section:
-    blocks: list[Any] = []
-    cd = f"cd {shlex.quote(sweep.cwd)}\n" if sweep.cwd else ""
-    if sweep.task_overrides or sweep.hydra_overrides:
-        again = Path(display_dir(sweep))
-        blocks += [
+def outside_section(sweep: Sweep) -> Section:
+    rows = [[f"`{j.dir.name}/`" if j.dir else "—", j.error or ""] for j in sweep.outside]
+    return Section(
+        "Not part of this sweep",
+        [
             Para(
-                "Complete it after an interruption or failures (same command, same sweep dir): completed jobs "
-                "of the same config are skipped, unfinished ones resume from their last checkpoint, the others "
-                "run:"
+                "Dirs in the sweep dir that are not its jobs: no job number, a number beyond the sweep's grid, "
+                "or a second dir of one job. They are in no table, figure or count above."
             ),
-            Code(cd + train_command(sweep, sweep.task_overrides, extra=["skip_done=true"])),
-            Para("Run the whole sweep again, into a new sweep dir (a sweep dir holds one sweep):"),
-            Code(cd + train_command(sweep, sweep.task_overrides, sweep_dir=str(again.parent / f"{again.name}-again"))),
-        ]
-        if sweep.params:
-            blocks.append(
-                Para(
-                    "Swept by the config (`hydra.sweeper.params`): "
-                    + ", ".join(f"`{k}={v}`" for k, v in sweep.params.items())
-                    + "."
-                )
-            )
-    else:
-        blocks.append(Para("No `multirun.yaml` in the sweep dir: the sweep's command line is unknown."))
-    has_tb = any(j.dir is not None and (j.dir / "tb").is_dir() for j in sweep.jobs)
-    blocks += [
-        Para("Rebuild this report:"),
-        Code(cd + f"aelab-report {shlex.quote(display_dir(sweep))}"),
-        Para(
-            "Open the runs in TensorBoard (one `tb/` per job dir)"
-            + (
-                ""
-                if has_tb
-                else "; these runs were trained without the `tensorboard` logger, so there is nothing to show"
-            )
-            + ":"
-        ),
-        Code(cd + f"tensorboard --logdir {shlex.quote(display_dir(sweep))}"),
-    ]
-    return Section("Reproduce", blocks)
+            Table(["dir", "why"], rows),
+        ],
+    )
 
 
-__all__ = ["NoJobsError", "ReportResult", "best_and_worst", "build_report", "train_command"]
+__all__ = ["NoJobsError", "ReportResult", "best_and_worst", "build_report"]

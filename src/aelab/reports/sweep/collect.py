@@ -2,25 +2,30 @@
 
 A Hydra multirun writes ``<sweep dir>/multirun.yaml`` (the sweep's config and command line) and one
 numbered job dir per job, ``<sweep dir>/<num>/`` with ``.hydra/overrides.yaml`` and, from
-``train(cfg)``, ``metrics.json``. A job is
+``train(cfg)``, ``checkpoints/last.pt`` and ``metrics.json`` (read as :mod:`.record` says: last.pt's
+record wins over a metrics.json it does not name). A job is
 
-* ``completed`` / ``failed`` / ``interrupted`` / ``crashed``: what its metrics.json says (a
-  launcher writes ``crashed`` when the job's process died);
+* ``completed`` / ``failed`` / ``interrupted`` / ``crashed``: what its record says (a launcher
+  writes ``crashed`` when the job's process died);
 * ``running``: no final status yet and a live process holds the job dir's lock;
 * ``crashed`` also: no final status and no process holds the lock (killed before its launcher could
-  say so), or a job dir without metrics.json (died before its first checkpoint);
+  say so), or a job dir without a record (died before its first checkpoint);
 * ``refused``: the job was refused before it started and its dir holds another run, left untouched
-  (``<sweep dir>/.refused/<job>.json``);
+  (``<sweep dir>/.refused/<job>.json``); a refusal older than the job's record, or of a job whose
+  record says completed, is dropped: the record wins;
 * ``stale``: the job dir holds a run of other overrides than the sweep's grid gives this job;
+* ``foreign``: the job dir's overrides are the job's, but its record is another run's: its config
+  differs from the one the sweep gives the job (:mod:`.identity`);
 * ``missing``: in the sweep's grid (multirun.yaml) or trial count (Optuna), but no job dir.
 
-``refused`` and ``stale`` jobs show no metrics: the run in their dir is not this sweep's.
+``refused``, ``stale`` and ``foreign`` jobs show no metrics: the run in their dir is not this
+sweep's. A dir with no job number, a number beyond the sweep's grid or trial count, or a second dir
+of one job number is not part of the sweep: it is listed apart (:attr:`Sweep.outside`), never as a job.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,45 +33,11 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from aelab.config import keys_with_role, override_key
-from aelab.config.sweep import job_num
-from aelab.training.rundir import RunDir
-
-FINAL = ("completed", "failed", "interrupted", "crashed")
-NO_METRICS = "no metrics.json: the job died before its first checkpoint, or has not started"
-KILLED = "no final status and no process holds the job dir: the job was killed; skip_done=true resumes it"
-
-
-@dataclass
-class Job:
-    num: int
-    dir: Path | None
-    status: str
-    overrides: list[str] = field(default_factory=list)
-    metrics: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
-    error: str | None = None
-
-    @property
-    def completed(self) -> bool:
-        return self.status == "completed"
-
-    def param(self, key: str) -> Any:
-        """A config value by dotted key: from the run's config, else from its overrides (a string).
-        A config group (``ae``, ``model``) is its chosen option: ``vae``, ``conv``."""
-        node: Any = self.config
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return override_dict(self.overrides).get(key)
-            node = node[part]
-        if isinstance(node, dict):
-            return override_dict(self.overrides).get(key) or node.get("name") or node.get("family")
-        return node
-
-    def metric(self, split: str, name: str = "sq_err_per_image") -> float | None:
-        block = (self.metrics or {}).get(split)
-        value = block.get(name) if isinstance(block, dict) else None
-        return float(value) if value is not None else None
+from aelab.config.sweep import axes_of
+from aelab.errors import RunDirError
+from aelab.files import os_error
+from aelab.reports.sweep.jobs import Job, container, load_yaml, override_dict, read_job
+from aelab.reports.sweep.placement import apply_refusals, place
 
 
 @dataclass
@@ -81,77 +52,13 @@ class Sweep:
     job_name: str = "train"
     cwd: str | None = None  # where the sweep was launched
     expected: int | None = None  # jobs the sweep should have (None: unknown)
+    outside: list[Job] = field(default_factory=list)  # dirs that are not this sweep's jobs, with why
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for j in self.jobs:
             out[j.status] = out.get(j.status, 0) + 1
         return out
-
-
-def _what(overrides: list[str]) -> dict[str, str]:
-    """The overrides that decide what a job trains (not where or how it runs, nor how it reports)."""
-    return {
-        k: v
-        for k, v in override_dict(overrides).items()
-        if not any(k == vol or k.startswith(vol + ".") for vol in (*keys_with_role("where"), *keys_with_role("report")))
-    }
-
-
-def override_dict(overrides: list[str]) -> dict[str, str]:
-    return {override_key(o): o.split("=", 1)[1] for o in overrides if "=" in o}
-
-
-def _load_yaml(path: Path) -> Any:
-    try:
-        return OmegaConf.load(path)
-    except Exception:  # a half-written or foreign file: treated as absent
-        return None
-
-
-def _container(node: Any, resolve: bool = False) -> Any:
-    if node is None or not OmegaConf.is_config(node):
-        return node
-    try:
-        return OmegaConf.to_container(node, resolve=resolve)
-    except Exception:
-        return OmegaConf.to_container(node, resolve=False)
-
-
-def _job_num(path: Path) -> int | None:
-    named = job_num(path.name)  # 03_activation=sigmoid,depth=8 (or a plain 3)
-    if named is not None:
-        return named
-    hydra_cfg = _load_yaml(path / ".hydra" / "hydra.yaml")
-    num = OmegaConf.select(hydra_cfg, "hydra.job.num", default=None) if hydra_cfg is not None else None
-    return int(num) if num is not None else None
-
-
-def read_job(path: Path, num: int) -> Job:
-    overrides = _container(_load_yaml(path / ".hydra" / "overrides.yaml")) or []
-    overrides = [str(o) for o in overrides] if isinstance(overrides, list) else []
-    job = Job(num=num, dir=path, status="crashed", overrides=overrides)
-    metrics_path = path / "metrics.json"
-    if metrics_path.exists():
-        try:
-            job.metrics = json.loads(metrics_path.read_text())
-        except (json.JSONDecodeError, OSError) as err:
-            job.error = f"unreadable metrics.json: {err}"
-            return job
-        if not isinstance(job.metrics, dict):
-            job.metrics, job.error = None, "metrics.json does not hold a run's metrics"
-            return job
-        job.status = str(job.metrics.get("status") or "running")
-        job.config = job.metrics.get("hparams")
-        job.error = job.metrics.get("error")
-        if job.status not in FINAL:
-            alive = RunDir(path).holder() is not None
-            job.status, job.error = ("running", job.error) if alive else ("crashed", KILLED)
-    else:
-        job.status, job.error = "crashed", NO_METRICS
-    if job.config is None:
-        job.config = _container(_load_yaml(path / ".hydra" / "config.yaml"), resolve=True)
-    return job
 
 
 def expected_jobs(multirun: Any) -> tuple[list[list[str]] | None, int | None]:
@@ -164,8 +71,8 @@ def expected_jobs(multirun: Any) -> tuple[list[list[str]] | None, int | None]:
         return None, int(n) if n is not None else None
     if "BasicSweeper" not in target:
         return None, None
-    params = _container(OmegaConf.select(multirun, "hydra.sweeper.params", default=None)) or {}
-    task = _container(OmegaConf.select(multirun, "hydra.overrides.task", default=None)) or []
+    params = container(OmegaConf.select(multirun, "hydra.sweeper.params", default=None)) or {}
+    task = container(OmegaConf.select(multirun, "hydra.overrides.task", default=None)) or []
     try:
         jobs = grid([f"{k}={v}" for k, v in params.items()] + list(task))
     except Exception:  # e.g. a glob() that needs the config repository: the grid stays unknown
@@ -194,9 +101,9 @@ def grid(overrides: list[str]) -> list[list[str]]:
 def _swept_keys(multirun: Any, jobs: list[Job]) -> list[str]:
     keys: list[str] = []
     if multirun is not None:
-        params = _container(OmegaConf.select(multirun, "hydra.sweeper.params", default=None)) or {}
+        params = container(OmegaConf.select(multirun, "hydra.sweeper.params", default=None)) or {}
         keys += [str(k) for k in params]
-        task = _container(OmegaConf.select(multirun, "hydra.overrides.task", default=None)) or []
+        task = container(OmegaConf.select(multirun, "hydra.overrides.task", default=None)) or []
         try:
             from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -219,35 +126,28 @@ def _swept_keys(multirun: Any, jobs: list[Job]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def _task_config(multirun: Any) -> dict[str, Any] | None:
+    task = container(multirun)
+    if not isinstance(task, dict):
+        return None
+    return {k: v for k, v in task.items() if k != "hydra"}
+
+
 def collect_sweep(sweep_dir: str | Path) -> Sweep:
-    """Every job of the sweep in ``sweep_dir`` (found or expected), sorted by job number."""
+    """Every job of the sweep in ``sweep_dir`` (found or expected), sorted by job number, and the
+    dirs that are not its jobs. A sweep dir that cannot be read is one AelabError naming it."""
     sweep_dir = Path(sweep_dir)
-    if not sweep_dir.is_dir():
-        raise FileNotFoundError(f"{sweep_dir}: no such directory")
-    multirun = _load_yaml(sweep_dir / "multirun.yaml") if (sweep_dir / "multirun.yaml").exists() else None
-    found: dict[int, Job] = {}
-    for path in sorted(p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not (job_num(path.name) is not None or (path / ".hydra").is_dir()):
-            continue
-        num = _job_num(path)
-        if num is not None and num not in found:
-            found[num] = read_job(path, num)
+    try:
+        if not sweep_dir.is_dir():
+            raise RunDirError(f"{sweep_dir}: no such directory")
+        has_multirun = (sweep_dir / "multirun.yaml").exists()
+    except OSError as err:
+        raise os_error(err, sweep_dir, "read") from None
+    multirun = load_yaml(sweep_dir / "multirun.yaml") if has_multirun else None
     grid, n_expected = expected_jobs(multirun)
-    for num, job in found.items():  # a dir holding a run of other overrides is not this sweep's job
-        if grid is not None and num < len(grid) and job.overrides and _what(job.overrides) != _what(grid[num]):
-            job.status, job.metrics, job.error = (
-                "stale",
-                None,
-                (f"the job dir holds a run of other overrides ({' '.join(job.overrides)}), not this sweep's"),
-            )
-            job.overrides = grid[num]
-    for refusal in sorted((sweep_dir / ".refused").glob("*.json")) if (sweep_dir / ".refused").is_dir() else []:
-        try:
-            num, record = int(refusal.stem), json.loads(refusal.read_text())
-        except (ValueError, OSError):
-            continue
-        if num in found:
-            found[num].status, found[num].metrics, found[num].error = "refused", None, record.get("error")
+    base, swept = _task_config(multirun), list(axes_of(multirun)) if multirun is not None else []
+    found, outside = place(sweep_dir, grid, n_expected, base, swept)
+    apply_refusals(sweep_dir, found)
     jobs = dict(found)
     for num in range(n_expected or 0):
         if num not in jobs:
@@ -257,7 +157,7 @@ def collect_sweep(sweep_dir: str | Path) -> Sweep:
     ordered = [jobs[k] for k in sorted(jobs)]
 
     def select(key: str, default: Any) -> Any:
-        return _container(OmegaConf.select(multirun, key, default=default)) if multirun is not None else default
+        return container(OmegaConf.select(multirun, key, default=default)) if multirun is not None else default
 
     target = str(select("hydra.sweeper._target_", "") or "")
     sweeper = (
@@ -278,6 +178,7 @@ def collect_sweep(sweep_dir: str | Path) -> Sweep:
         job_name=str(select("hydra.job.name", "train") or "train"),
         cwd=select("hydra.runtime.cwd", None),
         expected=n_expected,
+        outside=outside,
     )
 
 
