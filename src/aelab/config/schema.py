@@ -77,6 +77,7 @@ class OptimizerConfig:
         hparam="lr_scaling",
     )
     base_batch_size: int = key(128, "B₀: the batch size lr is tuned at", low=1)
+    eps: float = key(1e-8, "adam: ε, added to √v̂ in the update's denominator", above=0, hparam="eps", missing=1e-8)
     fused: bool = key(
         False, "torch.optim's fused kernel: the same update up to rounding, in one pass", hparam="fused", missing=False
     )

@@ -56,7 +56,9 @@ def build_optimizer(
         return sgd
     if name == "adam":
         # AdamW: decoupled weight decay, the variant that regularizes as intended with Adam.
-        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay, capturable=capturable, **fused)
+        return torch.optim.AdamW(
+            params, lr=lr, eps=cfg.eps, weight_decay=cfg.weight_decay, capturable=capturable, **fused
+        )
     raise ValueError(f"unknown optimizer {name!r}; optimizer must be one of: sgd, adam")
 
 
