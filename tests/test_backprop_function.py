@@ -136,7 +136,9 @@ def test_each_rows_dphi_is_the_derivative_of_its_phi(name):
     kept = act.kept(z.detach(), a.detach())
     dphi = torch.ones_like(dz) if kept is None else act.dphi(kept)
     torch.testing.assert_close(dphi, dz, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(act.delta(2 * dz, kept), 2 * dz * dphi, rtol=1e-12, atol=1e-12)
+    for grad_mode in (False, True):  # δ = g ⊙ φ'(z), fused or not (a differentiated backward runs in grad mode)
+        with torch.set_grad_enabled(grad_mode):
+            torch.testing.assert_close(act.delta(2 * dz, kept), 2 * dz * dphi, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(a, act.torch_module()(z), rtol=0, atol=0)  # φ is its native twin's
     if act.needs_z:  # the reason: two z of one a with different slopes
         i, j = _two_z_of_one_a(a.detach())

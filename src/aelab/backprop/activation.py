@@ -44,8 +44,9 @@ class Activation:
     # In-place φ for the forward pass (saves one allocation per layer); None: use `phi`.
     # Only for rows reading φ' off a: a z-row's z must survive φ.
     phi_: Callable[[Tensor], Tensor] | None = None
-    # δ = g ⊙ φ'(z) from (g, a) in one fused op, equal to g * dphi_from_output(a); None: that product.
-    delta_from_output: Callable[[Tensor, Tensor], Tensor] | None = None
+    # δ = g ⊙ φ'(z) from (g, what the layer kept) in one fused kernel, equal to g * dphi(kept) (one
+    # pass over memory instead of several, no temporaries); None: that product.
+    fused_delta: Callable[[Tensor, Tensor], Tensor] | None = None
     # init="auto": "xavier" or "kaiming", scaled by `gain`
     init: str = "xavier"
     gain: float = 1.0
@@ -56,8 +57,8 @@ class Activation:
     def __post_init__(self) -> None:
         if self.dphi_from_output is not None and self.dphi_from_input is not None:
             raise ValueError(f"activation {self.name}: φ' is read off a or off z, not both")
-        if self.needs_z and (self.phi_ is not None or self.delta_from_output is not None):
-            raise ValueError(f"activation {self.name}: a row whose φ' needs z has no in-place φ nor δ from a")
+        if self.needs_z and self.phi_ is not None:
+            raise ValueError(f"activation {self.name}: a row whose φ' needs z keeps z, so φ is not in place")
         if self.saturation == "dead" and self.dphi_from_output is None:
             raise ValueError(f"activation {self.name}: 'dead' units are read off a; the row must read φ' off a")
 
@@ -95,8 +96,8 @@ class Activation:
             return g
         if kept is None:
             raise ValueError(f"activation {self.name}: δ needs the tensor the layer kept for φ'")
-        if self.delta_from_output is not None:
-            return self.delta_from_output(g, kept)
+        if self.fused_delta is not None:
+            return self.fused_delta(g, kept)
         return g * self.dphi(kept)
 
     def saturated_fraction(self, kept: Tensor) -> Tensor | None:

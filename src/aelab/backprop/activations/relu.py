@@ -1,7 +1,7 @@
 """relu: φ(z) = max(0, z), φ'(z) = 1[a > 0], read off the output a.
 
 The backward needs φ' only inside δ = g ⊙ φ'(z). For ReLU that product is "g where a > 0, else 0",
-which one fused kernel computes (``delta_from_output``) instead of building the 0/1 tensor φ' and
+which one fused kernel computes (``fused_delta``) instead of building the 0/1 tensor φ' and
 multiplying: the same numbers, one pass over memory instead of three, no temporary.
 
 He/Kaiming init with torch's gain √2 (a unit is off half the time); saturation: ``dead`` units."""
@@ -32,7 +32,7 @@ ACTIVATION = Activation(
     dphi_from_output=_relu_grad,
     torch_module=torch.nn.ReLU,
     phi_=torch.relu_,
-    delta_from_output=_relu_delta,
+    fused_delta=_relu_delta,
     init="kaiming",
     gain=math.sqrt(2.0),
     saturation="dead",
