@@ -131,3 +131,22 @@ def test_delta_probe_is_autograds_gradient_at_z(family, name):
                 assert layer_name not in saturation
             else:
                 assert saturation[layer_name].item() == pytest.approx(expected.item(), abs=1e-6), layer_name
+
+
+def test_bench_activations_measures_kept_memory(capsys):
+    """scripts/bench_activations.py on a tiny stack: a z-row keeps x, a^(1..3) and z^(1..4) (8 tensors to
+    relu's x, a^(1..4): 1.60), as native autograd does; recomputing z keeps x, a^(1..3) (0.80)."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_activations.py"
+    bench = runpy.run_path(str(script), run_name="bench_activations")
+    assert bench["main"](["--depth", "4", "--width", "8", "--batch", "4", "--steps", "1", "--repeats", "1"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    ratio = {(r[0], r[1]): float(r[3]) for r in rows}
+    z_rows = [name for name in NAMES if ACTIVATIONS[name].needs_z]
+    assert set(ratio) == {("relu", "lecture"), ("relu", "native")} | {
+        (n, impl) for n in z_rows for impl in ("lecture", "recompute", "native")
+    }
+    for name in z_rows:
+        assert (ratio[(name, "lecture")], ratio[(name, "recompute")], ratio[(name, "native")]) == (1.6, 0.8, 1.6)

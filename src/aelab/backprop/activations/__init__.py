@@ -1,8 +1,9 @@
 """The lecture's activations: one module per row, each defining ``ACTIVATION``, with φ and φ' side by
 side (micrograd style); :class:`~aelab.backprop.activation.Activation` says what a row holds.
 
-φ' is computed from the layer's output ``a = φ(z)`` wherever a determines z (φ monotonic), and
-from the pre-activation ``z`` where it does not:
+φ' is computed from the layer's output ``a = φ(z)`` wherever a determines φ'(z) (φ monotonic), and
+from the pre-activation ``z`` where it does not. The lecture's rows, and GELU and SiLU (every row's
+own docstring gives its φ, φ', init and saturation; docs/explanation/activations.md has them all):
 
 ==============  ===========================  ====================================================
 name            φ(z)                         φ'(z)
