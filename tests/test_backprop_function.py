@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch.autograd import gradcheck, gradgradcheck
 
 from aelab.backprop import ACTIVATIONS, LectureLinear, linear_act
+from aelab.backprop.activation import variance_preserving_gain
 
 NAMES = list(ACTIVATIONS)
 
@@ -95,7 +100,79 @@ def test_unknown_activation_lists_valid_names():
     with pytest.raises(ValueError, match="unknown activation 'swish'; valid activations: identity, sigmoid, relu"):
         linear_act(torch.randn(2, 3), torch.randn(1, 3), None, "swish")
     with pytest.raises(ValueError, match="valid activations"):
-        LectureLinear(3, 2, "gelu")
+        LectureLinear(3, 2, "swish")
+
+
+def test_names_are_listed_and_checked_without_importing_torch():
+    code = (
+        "import sys\n"
+        "from aelab.backprop import ACTIVATIONS\n"
+        "from aelab.errors import ConfigError\n"
+        "assert 'relu' in ACTIVATIONS and 'gelu' in ACTIVATIONS and 'foo' not in ACTIVATIONS\n"
+        "try:\n"
+        "    ACTIVATIONS.check('activation', 'foo')\n"
+        "except ConfigError as e:\n"
+        "    print(e)\n"
+        "print(','.join(ACTIVATIONS.names()))\n"
+        "print('torch' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    message, names, torch_loaded = proc.stdout.splitlines()
+    assert message.startswith("activation=foo is not valid; choose one of: identity, sigmoid, relu, softplus, tanh")
+    names = names.split(",")  # the declared order first, then the other rows alphabetically
+    assert names[:7] == ORDER and names[7:] == sorted(names[7:]) and {"gelu", "silu"} <= set(names)
+    assert torch_loaded == "False"
+
+
+ORDER = ["identity", "sigmoid", "relu", "softplus", "tanh", "leaky_relu", "elu"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_rows_dphi_is_the_derivative_of_its_phi(name):
+    """φ' from what the layer keeps (a, or z for a row that needs z) equals autograd's dφ/dz, on a
+    grid through both signs; a row reading φ' off a must have an a that determines φ'(z)."""
+    act = ACTIVATIONS[name]
+    z = torch.linspace(-6, 6, 1201, dtype=torch.float64).requires_grad_()
+    a = act.phi(z)
+    (dz,) = torch.autograd.grad(a.sum(), z)
+    kept = act.kept(z.detach(), a.detach())
+    dphi = torch.ones_like(dz) if kept is None else act.dphi(kept)
+    torch.testing.assert_close(dphi, dz, rtol=1e-12, atol=1e-12)
+    for grad_mode in (False, True):  # δ = g ⊙ φ'(z), fused or not (a differentiated backward runs in grad mode)
+        with torch.set_grad_enabled(grad_mode):
+            torch.testing.assert_close(act.delta(2 * dz, kept), 2 * dz * dphi, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(a, act.torch_module()(z), rtol=0, atol=0)  # φ is its native twin's
+    if act.needs_z:  # the reason: two z of one a with different slopes
+        i, j = _two_z_of_one_a(a.detach())
+        assert abs(dz[i] - dz[j]) > 0.05
+    assert act.max_slope == pytest.approx(float(dz.abs().max()), rel=1e-2)  # a sup for softplus (z → ∞)
+
+
+def _two_z_of_one_a(a: torch.Tensor) -> tuple[int, int]:
+    """Indices i < j on the grid with a[i] ≈ a[j] (φ not monotonic), as far apart as possible."""
+    lowest = int(a.argmin())
+    j = lowest + int((a[lowest:] - a[0]).abs().argmin())
+    return 0, j
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if ACTIVATIONS[n].needs_z])
+def test_the_gain_of_rows_that_read_z_keeps_the_variance_of_z(name):
+    """Their gain (torch's calculate_gain has none) is 1/√E[φ(z)²] for z ~ N(0, 1), He's √2 for
+    ReLU: gain² · E[φ(z)²] = 1, so Var(z) stays 1 from layer to layer (Monte Carlo, 2·10⁶ draws)."""
+    act = ACTIVATIONS[name]
+    assert act.init == "kaiming"
+    z = torch.randn(2_000_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert act.gain**2 * act.phi(z).pow(2).mean().item() == pytest.approx(1.0, rel=0.005)
+    assert variance_preserving_gain(torch.relu) == pytest.approx(math.sqrt(2), rel=1e-9)
+
+
+def test_saturation_of_rows_that_read_z():
+    gelu, silu = ACTIVATIONS["gelu"], ACTIVATIONS["silu"]
+    # GELU |φ'| at these z: 0.012, 0.129 (its negative lobe), 0.001 (φ' crosses 0), 1.08: two below 0.113
+    z = torch.tensor([[-3.0, -1.4, -0.75, 1.0]])
+    assert gelu.saturated_fraction(z).item() == pytest.approx(2 / 4)
+    # SiLU: 0.053, 0.041 (its lobe never reaches 0.110), 0.93, 1.09
+    assert silu.saturated_fraction(torch.tensor([[-4.0, -1.5, 1.0, 3.0]])).item() == pytest.approx(2 / 4)
 
 
 def test_lecture_linear_matches_nn_linear_init_and_names():

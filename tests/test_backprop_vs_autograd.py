@@ -81,3 +81,72 @@ def test_verify_script_prints_all_pass(capsys):
     out = capsys.readouterr().out
     assert out.count("PASS") == 6 * len(NAMES) and "FAIL" not in out.replace("PASS/FAIL", "")
     assert f"{6 * len(NAMES)} passed, 0 failed" in out
+
+
+@pytest.mark.parametrize("family", ["mlp", "conv"])
+@pytest.mark.parametrize("name", NAMES)
+def test_delta_probe_is_autograds_gradient_at_z(family, name):
+    """The δ probe's ‖δ^(l)‖ (δ = g ⊙ φ'(z), φ' read as the layer's backward reads it: off a, or off z)
+    equals ‖∂E/∂z^(l)‖ that autograd computes at the native twin's z, for both impls; its saturation
+    is the row's rule applied to that z (or its a)."""
+    from aelab.gradflow import StepProbe
+    from aelab.models import build_model
+
+    torch.manual_seed(0)
+    kw = dict(depth=2, activation=name, code_dim=4, **({"width": 16} if family == "mlp" else {"channels": 2}))
+    lecture = build_model(family, impl="lecture", **kw).double()
+    native = build_model(family, impl="torch", **kw).double()
+    native.load_state_dict(lecture.state_dict())
+    x = torch.rand(5, 1, 28, 28, dtype=torch.float64)
+
+    def loss_of(model):
+        return 0.5 * (model(x).recon - x).pow(2).sum() / len(x)
+
+    zs: dict[str, torch.Tensor] = {}
+
+    def keep_z(layer_name):
+        def hook(module, inputs, output):
+            inputs[0].retain_grad()
+            zs[layer_name] = inputs[0]
+
+        return hook
+
+    handles = [layer.phi.register_forward_hook(keep_z(n)) for n, layer in native.layers()]
+    loss_of(native).backward()
+    for handle in handles:
+        handle.remove()
+    for model in (lecture, native):
+        probe = StepProbe(model.layers())
+        probe.arm()
+        loss_of(model.train()).backward()
+        probe.disarm()
+        deltas, saturation = probe.take()
+        assert set(deltas) == set(zs)
+        for layer_name, layer in model.layers():
+            z = zs[layer_name]
+            assert deltas[layer_name].item() == pytest.approx(z.grad.norm().item(), rel=1e-5), layer_name
+            act = layer.act
+            expected = act.saturated_fraction(act.kept(z, act.phi(z))) if act.saturation else None
+            if expected is None:
+                assert layer_name not in saturation
+            else:
+                assert saturation[layer_name].item() == pytest.approx(expected.item(), abs=1e-6), layer_name
+
+
+def test_bench_activations_measures_kept_memory(capsys):
+    """scripts/bench_activations.py on a tiny stack: a z-row keeps x, a^(1..3) and z^(1..4) (8 tensors to
+    relu's x, a^(1..4): 1.60), as native autograd does; recomputing z keeps x, a^(1..3) (0.80)."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_activations.py"
+    bench = runpy.run_path(str(script), run_name="bench_activations")
+    assert bench["main"](["--depth", "4", "--width", "8", "--batch", "4", "--steps", "1", "--repeats", "1"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    ratio = {(r[0], r[1]): float(r[3]) for r in rows}
+    z_rows = [name for name in NAMES if ACTIVATIONS[name].needs_z]
+    assert set(ratio) == {("relu", "lecture"), ("relu", "native")} | {
+        (n, impl) for n in z_rows for impl in ("lecture", "recompute", "native")
+    }
+    for name in z_rows:
+        assert (ratio[(name, "lecture")], ratio[(name, "recompute")], ratio[(name, "native")]) == (1.6, 0.8, 1.6)

@@ -46,8 +46,16 @@ def test_lecture_and_torch_twins_agree(family, activation, depth):
     assert _twin_error(family, activation, depth, torch.float32, kernel or "primitive") <= 1e-4
 
 
-@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 0), (3, 1, 0)])
-@pytest.mark.parametrize("activation", ["identity", "tanh"])
+def _conv_cases(geometries: list[tuple[int, int, int]], activations: list[str]) -> list[tuple[int, int, int, str]]:
+    """Every geometry with the listed activations, and every row of ACTIVATIONS on the first one."""
+    cases = [(*g, a) for g in geometries for a in activations]
+    return cases + [(*geometries[0], a) for a in NAMES if a not in activations]
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding, activation",
+    _conv_cases([(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 0), (3, 1, 0)], ["identity", "tanh"]),
+)
 def test_unfolded_conv_matches_conv2d_and_gradcheck(kernel, stride, padding, activation):
     g = torch.Generator().manual_seed(kernel * 10 + stride)
     x = torch.randn(1, 2, 7, 6, generator=g, dtype=torch.float64, requires_grad=True)
@@ -64,8 +72,10 @@ def test_unfolded_conv_matches_conv2d_and_gradcheck(kernel, stride, padding, act
     assert torch.autograd.gradcheck(lambda x, w, b: unfolded_conv2d(x, w, b, stride, padding, activation), (x, w, b))
 
 
-@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 0)])
-@pytest.mark.parametrize("activation", ["identity", "sigmoid", "relu", "elu"])
+@pytest.mark.parametrize(
+    "kernel, stride, padding, activation",
+    _conv_cases([(3, 2, 1), (3, 1, 1), (5, 1, 2), (5, 2, 0)], ["identity", "sigmoid", "relu", "elu", "gelu"]),
+)
 def test_primitive_conv_is_the_unfolded_layer_and_passes_gradcheck(kernel, stride, padding, activation):
     """conv_act (the lecture's backward, products by the convolution primitive) computes what the
     dense Function on unfolded patches computes, value and gradients, to 1e-12 in float64."""
@@ -87,7 +97,7 @@ def test_primitive_conv_is_the_unfolded_layer_and_passes_gradcheck(kernel, strid
 
 @pytest.mark.parametrize("activation", NAMES)
 def test_primitive_conv_saves_no_more_than_native(activation):
-    """The layer saves x (for ∂E/∂W), W (for ∂E/∂x) and a (for φ'): what conv2d + φ saves."""
+    """The layer saves x (for ∂E/∂W), W (for ∂E/∂x) and a or z (for φ'): what conv2d + φ saves."""
     from aelab.models.layers import conv
 
     torch.manual_seed(0)

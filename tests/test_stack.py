@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from aelab.backprop import ACTIVATIONS, LectureLinear, LectureSequential, stack_act
-from aelab.backprop.verify import saved_bytes
+from aelab.backprop.verify import rel_err, saved_bytes
 
 NAMES = list(ACTIVATIONS)
 
@@ -59,6 +59,38 @@ def test_stack_is_the_layer_by_layer_function_bit_for_bit(activation, dtype):
         (0.5 * (out - target).pow(2).sum()).backward()
         results.append([out.detach(), *[p.grad for layer in layers for p in layer.parameters()]])
     assert all(torch.equal(a, b) for a, b in zip(*results))
+
+
+@pytest.mark.parametrize("activation", NAMES)
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_stack_equals_native_float64(activation, training):
+    """A LectureSequential run as one StackActFunction (training mode: inner outputs, and the z kept
+    for rows whose φ' needs z, freed as the backward passes them) against nn.Linear + the native
+    activation: output and every gradient to 1e-10."""
+    layers = _layers([12, 10, 8, 6, 9], activation)
+    native = torch.nn.Sequential(
+        *[
+            m
+            for layer in layers
+            for m in (torch.nn.Linear(layer.in_features, layer.out_features).double(), layer.act.torch_module())
+        ]
+    )
+    native.load_state_dict(_native_state(layers))
+    seq = LectureSequential(*layers).train(training)
+    x = torch.randn(7, 12, dtype=torch.float64)
+    results = []
+    for net in (seq, native):
+        xi = x.clone().requires_grad_()
+        out = net(xi)
+        assert ("StackActFunctionBackward" in _graph(out)) == (net is seq)
+        grads = torch.autograd.grad(0.5 * out.pow(2).sum(), [xi, *net.parameters()])
+        results.append([out, *grads])
+    assert max(rel_err(a, b) for a, b in zip(*results)) <= 1e-10
+
+
+def _native_state(layers: list[LectureLinear]) -> dict[str, torch.Tensor]:
+    """The layers' parameters under an nn.Sequential that follows each Linear with its activation."""
+    return {f"{2 * i}.{k}": v for i, layer in enumerate(layers) for k, v in layer.state_dict().items()}
 
 
 @pytest.mark.parametrize("activation", NAMES)

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from aelab.backprop import dphi_input
 from aelab.models.layers import WeightLayer
 
 PROBE_SEED = 4321  # the noise a kind draws on the probe batch (corruption, sampling): fixed
@@ -52,9 +53,12 @@ def first_last_ratio(norms: dict[str, float] | None) -> float | None:
 class StepProbe:
     """Per-layer δ norms and saturation of the next training step, on request.
 
-    :meth:`arm` hangs a forward hook on every weight layer: it measures the layer's saturation from
-    its output a (the activation's own rule, :meth:`aelab.backprop.Activation.saturated_fraction`)
-    and hooks a on the way back, where g = ∂E/∂a becomes ‖δ‖ = ‖g ⊙ φ'(a)‖. Values stay on the
+    :meth:`arm` hangs a forward hook on every weight layer: it takes what the layer's φ' is computed
+    from, as the layer's backward takes it (its output a, or for a row whose φ' needs z the
+    pre-activation z, computed again from the layer's input: one more matrix product per layer, on
+    logged steps only; :func:`aelab.backprop.dphi_input`), measures the layer's saturation from it
+    (the activation's own rule, :meth:`aelab.backprop.Activation.saturated_fraction`) and hooks a on
+    the way back, where g = ∂E/∂a becomes ‖δ‖ = ‖g ⊙ φ'(z)‖ (``Activation.delta``). Values stay on the
     device (0-d tensors) until the logger reads them all at once. :meth:`disarm` removes the hooks:
     steps that are not logged run without them. (Under ``trainer.compile`` or ``cuda_graphs`` the
     hooks are not used: the step is compiled or replayed without Python.)
@@ -64,7 +68,7 @@ class StepProbe:
         self.layers = layers
         self.delta: dict[str, Tensor] = {}
         self.saturation: dict[str, Tensor] = {}
-        self._outputs: dict[str, Tensor] = {}
+        self._kept: dict[str, Tensor | None] = {}  # per layer, what its φ' is computed from (a, z; None: φ' ≡ 1)
         self._hooks: list[Any] = []
 
     @property
@@ -78,22 +82,22 @@ class StepProbe:
     def disarm(self) -> None:
         for handle in self._hooks:
             handle.remove()
-        self._hooks, self._outputs = [], {}
+        self._hooks, self._kept = [], {}
 
     def take(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         """(δ norms, saturation) of the step just run; the probe starts empty again."""
         out = (self.delta, self.saturation)
-        self.delta, self.saturation, self._outputs = {}, {}, {}
+        self.delta, self.saturation, self._kept = {}, {}, {}
         return out
 
     def _forward_hook(self, name: str, layer: WeightLayer) -> Callable[..., None]:
         act = layer.act
 
         def delta_hook(g: Tensor) -> None:
-            a = self._outputs.pop(name, None)  # held here, not in the hook: no reference cycle
-            if a is not None:
+            if name in self._kept:  # held here, not in the hook: no reference cycle
+                kept = self._kept.pop(name)
                 with torch.no_grad():
-                    delta = g.float() if act.dphi_from_output is None else g.float() * act.dphi_from_output(a.float())
+                    delta = act.delta(g.float(), None if kept is None else kept.float())  # δ = g ⊙ φ'(z)
                     self.delta[name] = torch.linalg.vector_norm(delta)
 
         def hook(module: nn.Module, inputs: Any, output: Tensor) -> None:
@@ -102,10 +106,11 @@ class StepProbe:
             if not (isinstance(output, Tensor) and output.requires_grad and module.training):
                 return
             with torch.no_grad():
-                sat = act.saturated_fraction(output)
+                kept = dphi_input(layer, inputs[0], output.detach())  # a, or z (None: φ' ≡ 1)
+                sat = act.saturated_fraction(kept) if kept is not None else None
             if sat is not None:
                 self.saturation[name] = sat
-            self._outputs[name] = output.detach()  # the saved a = φ(z), for φ' in the backward
+            self._kept[name] = kept  # for φ' in the backward
             output.register_hook(delta_hook)  # returns None: the gradient flows on unchanged
 
         return hook

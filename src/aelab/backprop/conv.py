@@ -4,7 +4,7 @@ A k×k convolution computes, at every output position, ``φ(W · patch + b)`` wh
 k×k×C block of input pixels around that position: the fully connected layer of the lecture, with
 its weights shared over positions. Its backward is therefore the lecture's:
 
-    δ = g ⊙ φ'(a)                          (φ' read off the saved output, as for a dense layer)
+    δ = g ⊙ φ'(z)                          (φ' from the saved output a, or z, as for a dense layer)
     ∂E/∂W = Σ_positions δ · patchᵀ         (δᵀ · patches)
     ∂E/∂b = Σ_positions δ
     ∂E/∂x = δ W, folded back onto the pixels each patch came from
@@ -18,7 +18,7 @@ Two ways to compute those sums, one set of equations (``LectureConv2d(kernel=...
   own backward). The formulation that shows what a convolution is; about half native speed on a
   CPU, where the gather and the tall-skinny matmuls cost more than a tuned convolution.
 * ``primitive`` (default) — :class:`ConvActFunction`: the same forward ``φ(conv(x, W) + b)`` and
-  the same backward, δ = g ⊙ φ'(a) written here, with the three products δᵀ·patches, Σδ and δW
+  the same backward, δ = g ⊙ φ'(z) written here, with the three products δᵀ·patches, Σδ and δW
   folded onto the pixels computed by the convolution primitive's backward
   (``aten.convolution_backward``), which forms exactly those sums without materialising the
   patches. Native speed and memory; checked against the unfold path and autograd to 1e-10.
@@ -26,13 +26,14 @@ Two ways to compute those sums, one set of equations (``LectureConv2d(kernel=...
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aelab.backprop.activations import Activation, get_activation
+from aelab.backprop.activation import Activation
+from aelab.backprop.activations import get_activation
 from aelab.backprop.function import linear_act
 
 KERNELS = ("primitive", "unfold")
@@ -45,30 +46,40 @@ class ConvActFunction(torch.autograd.Function):
     generate_vmap_rule = True  # pure torch ops on both sides: torch.func.vmap/jacrev batch them
 
     @staticmethod
-    def forward(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int, act: Activation) -> Tensor:
+    def forward(
+        x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int, act: Activation
+    ) -> Tensor | tuple[Tensor, Tensor]:
         z = F.conv2d(x, weight, bias, stride, padding)  # z = W · patch + b at every position
-        return act.phi_(z) if act.phi_ is not None else act.phi(z)  # a = φ(z), in place on our own z
+        if act.needs_z:
+            return act.phi(z), z  # a = φ(z), and z for φ'(z), as the dense Function
+        return act.phi_own(z)  # a = φ(z), in place on our own z
 
     @staticmethod
-    def setup_context(ctx: Any, inputs: tuple, output: Tensor) -> None:
+    def setup_context(ctx: Any, inputs: tuple, output: Tensor | tuple[Tensor, Tensor]) -> None:
         x, weight, bias, stride, padding, act = inputs
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        a, z = cast(tuple[Tensor, Tensor], output) if act.needs_z else (cast(Tensor, output), None)
         ctx.act, ctx.stride, ctx.padding, ctx.has_bias = act, stride, padding, bias is not None
         ctx.shapes = (x.shape, weight.shape)
-        ctx.dtype = output.dtype  # what forward computed in (lower than x/W's under autocast)
-        # As the dense layer: x for ∂E/∂W, W for ∂E/∂x, a for φ' — only what is asked for.
+        ctx.dtype = a.dtype  # what forward computed in (lower than x/W's under autocast)
+        ctx.set_materialize_grads(False)  # z's gradient is None but in a double backward
+        # As the dense layer: x for ∂E/∂W, W for ∂E/∂x, a (or z) for φ' — only what is asked for.
         ctx.save_for_backward(
             x if need_w else None,
             weight if need_x else None,
-            output if act.dphi_from_output is not None and (need_x or need_w or need_b) else None,
+            act.kept(z, a) if (need_x or need_w or need_b) else None,
         )
 
     @staticmethod
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
-        x, weight, a = ctx.saved_tensors
+    def backward(ctx: Any, grad_out: Tensor | None, grad_z: Tensor | None = None) -> tuple[Tensor | None, ...]:
+        x, weight, kept = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         need_b = need_b and ctx.has_bias
-        delta = ctx.act.delta(grad_out, a)  # δ = g ⊙ φ'(z)
+        delta = ctx.act.delta(grad_out, kept) if grad_out is not None else None  # δ = g ⊙ φ'(z)
+        if grad_z is not None:  # z used by a differentiated backward: ∂E/∂z adds to δ
+            delta = grad_z if delta is None else delta + grad_z
+        if delta is None:
+            return None, None, None, None, None, None
         x_shape, w_shape = ctx.shapes
         # Under autocast the forward ran in a lower precision than the saved fp32 input or master
         # weights: the primitive (not autocast-aware) wants all three in that precision, as forward had.
@@ -100,7 +111,8 @@ def conv_act(
     """``φ(conv(x, W) + b)`` through :class:`ConvActFunction` (square kernels, equal stride and
     padding on both axes, no dilation or groups: the layers aelab builds)."""
     act = activation if isinstance(activation, Activation) else get_activation(activation)
-    return ConvActFunction.apply(x, weight, bias, stride, padding, act)
+    out = ConvActFunction.apply(x, weight, bias, stride, padding, act)
+    return out[0] if act.needs_z else out  # a (z, a second output, lives on in the graph only)
 
 
 # unfolded_conv2d unfolds a chunk of images at a time; its patch matrix (k² times the size of the

@@ -7,7 +7,7 @@ Forward (one layer, a batch of row vectors, ``W`` stored (out, in) as in ``nn.Li
 
 Backward, given g = ∂E/∂a from the layer above (for the output layer g = x^(L) − y)::
 
-    δ^(l+1) = g ⊙ φ'(z^(l+1))                          (φ' read off the saved output a)
+    δ^(l+1) = g ⊙ φ'(z^(l+1))                          (φ' from the saved a, or z: see below)
     ∂E/∂W^(l+1) = δ^(l+1) x^(l)ᵀ             →   Σ_k δ_k x_kᵀ = δᵀ x
     ∂E/∂b^(l+1) = δ^(l+1)                    →   Σ_k δ_k      = δ.sum(0)
     ∂E/∂x^(l)   = W^(l+1)ᵀ δ^(l+1)           →   δ W   (the lecture's recursion: the layer
@@ -16,16 +16,26 @@ Backward, given g = ∂E/∂a from the layer above (for the output layer g = x^(
 The weight w_ji goes from unit i to unit j, hence Wᵀ on the way back. Nothing here calls autograd:
 these are the equations. The backward is written with differentiable torch ops on the saved
 tensors, so it can itself be differentiated (``gradgradcheck``, Hessian-vector products).
+
+What the layer keeps for φ' is its activation's choice (:class:`~aelab.backprop.activation.Activation`):
+the output a for a monotonic φ (φ computed in place over z; a is the next layer's input anyway), or
+z for GELU, SiLU and the like, whose a does not determine z. Such a z is a second output of the Function
+(:func:`linear_act` drops it): saved as an output, it stays connected to x, W and b, so a backward
+that is itself differentiated sees φ'(z) depend on them; its gradient, nonzero only there, joins δ.
+Keeping z costs what native autograd keeps for the same layer (its activation node saves z);
+recomputing z = x Wᵀ + b in backward instead would save those bytes for one more matrix product
+per layer (docs/explanation/activations.md measures both).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
 
-from aelab.backprop.activations import Activation, get_activation
+from aelab.backprop.activation import Activation
+from aelab.backprop.activations import get_activation
 
 
 class LinearActFunction(torch.autograd.Function):
@@ -35,33 +45,40 @@ class LinearActFunction(torch.autograd.Function):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(x: Tensor, weight: Tensor, bias: Tensor | None, act: Activation) -> Tensor:
+    def forward(x: Tensor, weight: Tensor, bias: Tensor | None, act: Activation) -> Tensor | tuple[Tensor, Tensor]:
         # z = x Wᵀ + b  (addmm fuses the bias add into the matrix product)
         z = torch.addmm(bias, x, weight.t()) if bias is not None else x @ weight.t()
-        # a = φ(z); z is our own fresh tensor, so φ may overwrite it in place.
-        return act.phi_(z) if act.phi_ is not None else act.phi(z)
+        if act.needs_z:
+            return act.phi(z), z  # a = φ(z), and z itself for φ'(z)
+        return act.phi_own(z)  # a = φ(z); z is our own fresh tensor, so φ may overwrite it in place
 
     @staticmethod
-    def setup_context(ctx: Any, inputs: tuple, output: Tensor) -> None:
+    def setup_context(ctx: Any, inputs: tuple, output: Tensor | tuple[Tensor, Tensor]) -> None:
         x, weight, bias, act = inputs
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        a, z = cast(tuple[Tensor, Tensor], output) if act.needs_z else (cast(Tensor, output), None)
         ctx.act = act
         ctx.has_bias = bias is not None
-        # Save only what the requested gradients use: x for ∂E/∂W, W for ∂E/∂x, a for φ'.
-        # x is the previous layer's saved output and a the next layer's saved input, so the
-        # layer adds no tensor of its own to the autograd graph.
+        ctx.set_materialize_grads(False)  # z's gradient is None but in a double backward
+        # Save only what the requested gradients use: x for ∂E/∂W, W for ∂E/∂x, a (or z) for φ'.
+        # x is the previous layer's saved output and a the next layer's saved input, so a layer
+        # reading φ' off a adds no tensor of its own to the autograd graph.
         ctx.save_for_backward(
             x if need_w else None,
             weight if need_x else None,
-            output if act.dphi_from_output is not None and (need_x or need_w or need_b) else None,
+            act.kept(z, a) if (need_x or need_w or need_b) else None,
         )
 
     @staticmethod
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
-        x, weight, a = ctx.saved_tensors
+    def backward(ctx: Any, grad_out: Tensor | None, grad_z: Tensor | None = None) -> tuple[Tensor | None, ...]:
+        x, weight, kept = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         # δ = g ⊙ φ'(z)   (for ReLU one fused kernel: g where a > 0, else 0; see Activation.delta)
-        delta = ctx.act.delta(grad_out, a)
+        delta = ctx.act.delta(grad_out, kept) if grad_out is not None else None
+        if grad_z is not None:  # z used by a differentiated backward: ∂E/∂z adds to δ
+            delta = grad_z if delta is None else delta + grad_z
+        if delta is None:
+            return None, None, None, None
         grad_x = delta @ weight if need_x else None  # ∂E/∂x = δ W  (Wᵀδ per example)
         grad_w = delta.t() @ x if need_w else None  # ∂E/∂W = δᵀ x  (δ xᵀ per example)
         grad_b = delta.sum(0) if need_b and ctx.has_bias else None  # ∂E/∂b = Σ_batch δ
@@ -131,4 +148,5 @@ def linear_act(
     """
     act = activation if isinstance(activation, Activation) else get_activation(activation)
     _check_inputs(x, weight, bias)
-    return _function_for(x.device.type).apply(x, weight, bias, act)
+    out = _function_for(x.device.type).apply(x, weight, bias, act)
+    return out[0] if act.needs_z else out  # a (z, a second output, lives on in the graph only)

@@ -10,7 +10,7 @@ Backward, given g^(l) = ∂E/∂x^(l) from outside (the last layer's, and any ot
     g = 0
     for l = L … 1:
         g          = g + g^(l)                      (what reaches x^(l): from above and from outside)
-        δ^(l)      = g ⊙ φ_l'(z^(l))                (φ' read off the saved output x^(l))
+        δ^(l)      = g ⊙ φ_l'(z^(l))                (φ' from the saved x^(l), or z^(l): see below)
         ∂E/∂W^(l)  = δ^(l)ᵀ x^(l−1)
         ∂E/∂b^(l)  = Σ_batch δ^(l)
         g          = δ^(l) W^(l)                    (W^(l)ᵀ δ^(l) per example; the next δ is
@@ -22,6 +22,10 @@ saves the same tensors (the input and each layer's output, which is the next lay
 pays the fixed cost of one autograd node and one Python backward instead of L.
 :class:`LectureSequential` runs its :class:`~aelab.backprop.linear.LectureLinear` layers through it
 whenever nothing needs to see them one at a time (a forward hook, autocast), and one by one otherwise.
+
+A layer whose activation needs z for φ' (such as GELU, SiLU) keeps z^(l) as the layer-by-layer
+Function does: the z^(l) of those layers follow the L outputs as further outputs of the Function
+(:func:`stack_act` drops them), saved as outputs so that a differentiated backward stays connected.
 """
 
 from __future__ import annotations
@@ -31,25 +35,30 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from aelab.backprop.activations import Activation
+from aelab.backprop.activation import Activation
 from aelab.backprop.function import _check_inputs
 from aelab.backprop.linear import LectureLinear
 
 
 class StackActFunction(torch.autograd.Function):
-    """Inputs ``(x, acts, release, W1, b1, …, WL, bL)``; outputs ``(x^(1), …, x^(L))``. Use :func:`stack_act`."""
+    """Inputs ``(x, acts, release, W1, b1, …, WL, bL)``; outputs ``(x^(1), …, x^(L))``, then z^(l) for
+    each layer l whose activation needs z, in order. Use :func:`stack_act`."""
 
     generate_vmap_rule = True
 
     @staticmethod
     def forward(x: Tensor, acts: tuple[Activation, ...], release: bool, *params: Tensor) -> tuple[Tensor, ...]:
-        outputs = []
+        outputs, zs = [], []
         a = x
         for act, weight, bias in zip(acts, params[0::2], params[1::2]):
             z = torch.addmm(bias, a, weight.t())  # z = x Wᵀ + b
-            a = act.phi_(z) if act.phi_ is not None else act.phi(z)  # φ(z), in place on our own z
+            if act.needs_z:
+                zs.append(z)
+                a = act.phi(z)
+            else:
+                a = act.phi_own(z)  # φ(z), in place on our own z
             outputs.append(a)
-        return tuple(outputs)
+        return (*outputs, *zs)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple, output: tuple[Tensor, ...]) -> None:
@@ -59,24 +68,28 @@ class StackActFunction(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # outputs nobody used get None, not a tensor of zeros
         need = ctx.needs_input_grad[:1] + ctx.needs_input_grad[2:]  # (x, release, W1, b1, …): acts dropped
         n = len(acts)
+        zs = iter(output[n:])
+        z_of = [next(zs) if act.needs_z else None for act in acts]
         # Only what the gradients use, as the layer-by-layer Function: x^(l−1) for ∂E/∂W^(l), W^(l)
-        # to pass g down, x^(l) for φ' (the next layer's input anyway); never a bias.
+        # to pass g down, x^(l) (or z^(l)) for φ' (x^(l) is the next layer's input anyway); never a bias.
         inputs_kept = [x if need[2] else None] + [output[k] if need[2 + 2 * (k + 1)] else None for k in range(n - 1)]
         weights = [params[2 * k] if (k > 0 or need[0]) else None for k in range(n)]
         outs = [
             output[k]
-            if acts[k].dphi_from_output is not None or (k < n - 1 and inputs_kept[k + 1] is not None)
+            if (not acts[k].unit_slope and not acts[k].needs_z) or (k < n - 1 and inputs_kept[k + 1] is not None)
             else None
             for k in range(n)
         ]
-        ctx.save_for_backward(*inputs_kept[:1], *weights, *outs)
+        ctx.save_for_backward(*inputs_kept[:1], *weights, *outs, *z_of)
 
     @staticmethod
     def backward(ctx: Any, *grad_outputs: Tensor | None) -> tuple[Tensor | None, ...]:
         acts = ctx.acts
         n = len(acts)
         x, *rest = ctx.saved_tensors
-        weights, outputs = rest[:n], rest[n:]
+        weights, outputs, zs = rest[:n], rest[n : 2 * n], rest[2 * n :]
+        grad_zs = iter(grad_outputs[n:])
+        grad_z = [next(grad_zs) if act.needs_z else None for act in acts]
         need_x, need_params = ctx.needs_input_grad[0], ctx.needs_input_grad[3:]
         if getattr(ctx, "released", False):
             raise RuntimeError(
@@ -92,22 +105,29 @@ class StackActFunction(torch.autograd.Function):
         grads: list[Tensor | None] = [None] * (2 * n)
         g: Tensor | None = None
         for k in reversed(range(n)):  # layer k + 1 of the lecture's l = 1 … L
-            outside = grad_outputs[k]
-            g = outside if g is None else g if outside is None else g + outside
-            if g is None:  # nothing reaches this layer (yet): its parameters get no gradient
-                continue
-            weight, a, below = weights[k], outputs[k], x if k == 0 else outputs[k - 1]
-            delta = acts[k].delta(g, a)  # δ = g ⊙ φ'(z)
+            g = _add(g, grad_outputs[k])  # what reaches x^(l): from above and from outside
+            a, z = outputs[k], zs[k]
+            # δ = g ⊙ φ'(z), plus ∂E/∂z where a differentiated backward used z
+            delta = _add(acts[k].delta(g, acts[k].kept(z, a)) if g is not None else None, grad_z[k])
             g = None  # dropped as soon as δ has it, as autograd drops a node's incoming gradient
-            if ctx.release and k < n - 1 and a is not None:
-                _release(a)  # x^(l) is used no more (layer l+1 already took it as its input): free it
+            if ctx.release:
+                for t in (a if k < n - 1 else None, z):
+                    if t is not None:
+                        _release(t)  # used no more (layer l+1 already took x^(l) as its input): free it
+            if delta is None:  # nothing reaches this layer (yet): its parameters get no gradient
+                continue
             if need_params[2 * k]:
-                grads[2 * k] = delta.t() @ below  # ∂E/∂W = δᵀ x
+                grads[2 * k] = delta.t() @ (x if k == 0 else outputs[k - 1])  # ∂E/∂W = δᵀ x
             if need_params[2 * k + 1]:
                 grads[2 * k + 1] = delta.sum(0)  # ∂E/∂b = Σ_batch δ
-            g = delta @ weight if (k > 0 or need_x) else None  # ∂E/∂x = δ W: the layer below's g
+            g = delta @ weights[k] if (k > 0 or need_x) else None  # ∂E/∂x = δ W: the layer below's g
             del delta
         return (g, None, None, *grads)
+
+
+def _add(a: Tensor | None, b: Tensor | None) -> Tensor | None:
+    """a + b, where None stands for a gradient that is zero (nothing reached it)."""
+    return b if a is None else a if b is None else a + b
 
 
 def _release(t: Tensor) -> None:
@@ -140,7 +160,8 @@ def stack_act(x: Tensor, layers: list[LectureLinear], release: bool = False) -> 
             )
     params = [t for layer in layers for t in (layer.weight, layer.bias)]
     outputs = StackActFunction.apply(x, tuple(layer.act for layer in layers), release, *params)
-    return outputs[-1:] if release else outputs
+    n = len(layers)  # the z^(l) after the n outputs live on in the graph only
+    return outputs[n - 1 : n] if release else outputs[:n]
 
 
 def _observed(module: nn.Module) -> bool:
