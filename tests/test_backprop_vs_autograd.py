@@ -89,8 +89,8 @@ def test_delta_probe_is_autograds_gradient_at_z(family, name):
     """The δ probe's ‖δ^(l)‖ (δ = g ⊙ φ'(z), φ' read as the layer's backward reads it: off a, or off z)
     equals ‖∂E/∂z^(l)‖ that autograd computes at the native twin's z, for both impls; its saturation
     is the row's rule applied to that z (or its a)."""
+    from aelab.build import build_model
     from aelab.gradflow import StepProbe
-    from aelab.models import build_model
 
     torch.manual_seed(0)
     kw = dict(depth=2, activation=name, code_dim=4, **({"width": 16} if family == "mlp" else {"channels": 2}))

@@ -82,7 +82,7 @@ def test_bench_sweep_times_both_launchers_and_prints_their_ratio(capsys, tmp_pat
 TRAIN = Path(__file__).resolve().parents[1] / "scripts" / "bench_train.py"
 
 
-def test_bench_train_time_to_target_takes_list_overrides_and_measures_train_error(tmp_path, monkeypatch):
+def test_bench_train_time_to_target_takes_list_overrides_and_measures_train_error(tmp_path, monkeypatch, mnist_root):
     """--extra keeps a list's commas (model.hidden=[64,32]); --train-error adds the training-set
     error of every epoch next to the test error; a target not reached says so. The clock leaves out
     the script's own evaluations (made 0.5 s slower each here) and counts the run's end."""

@@ -30,7 +30,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from aelab.cli.train import fail, release_stderr
+from aelab.cli.startup import fail, release_stderr
 from aelab.config import check, override_key, to_config, to_dict
 from aelab.config.sweep import axes_of
 from aelab.data import check_dataset

@@ -11,11 +11,9 @@ sweep it is that job's failure and the sweep goes on.
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import os
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -26,6 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from aelab.cli.startup import STARTUP, StartupStderr, fail, help_text, one_line
 from aelab.config.compose import register_configs
 from aelab.errors import AelabError
 from aelab.files import write_json, write_text
@@ -36,12 +35,6 @@ register_configs()
 # change the target and defaults); Hydra validates them against those and says so.
 warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/\w+' is validated against ConfigStore schema")
 log = logging.getLogger("aelab.sweep")
-
-
-def fail(err: AelabError) -> None:
-    """The CLI's answer to a refusal: one line on stderr, the error's exit status."""
-    print(f"Error: {err}", file=sys.stderr)
-    sys.exit(err.exit_code)
 
 
 def share_cpus_among_jobs() -> None:
@@ -107,85 +100,18 @@ def app(cfg: DictConfig) -> float:
         fail(err)
     status = metrics["status"]
     if status != "completed":
-        if multirun:
+        if multirun:  # the sweep goes on; its report lists the job
+            log.error("job %s: %s", status, metrics["error"])
             return math.inf
         print(f"Error: run {status}: {metrics['error']}", file=sys.stderr)
         sys.exit(1 if status == "failed" else 130)
     return float(metrics["val"]["sq_err_per_image"])  # what Hydra sweepers minimise
 
 
-class StartupStderr(io.TextIOBase):
-    """stderr while Hydra composes the config: held back, so that a composition error (several
-    lines, and advice about HYDRA_FULL_ERROR) can become one ``Error:`` line. The pre-flight
-    callback releases it the moment aelab's own code runs; from then on it writes straight through."""
-
-    def __init__(self, real: Any) -> None:
-        self.real, self.passing = real, False
-        self.held: list[str] = []
-
-    def write(self, text: str) -> int:
-        if self.passing:
-            return self.real.write(text)
-        self.held.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        if self.passing:
-            self.real.flush()
-
-    def isatty(self) -> bool:
-        return self.real.isatty()
-
-    def fileno(self) -> int:
-        return self.real.fileno()
-
-    def release(self) -> None:
-        if not self.passing:
-            self.passing = True
-            self.real.write("".join(self.held))
-            self.held.clear()
-
-
-def one_line(text: str) -> str:
-    """Hydra's multi-line composition error as one line, without its debugging advice."""
-    skip = (
-        "Set the environment variable HYDRA_FULL_ERROR",
-        "To append to your config use",
-        "object_type=",
-        "Config search path:",
-        "provider=",
-    )
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith(skip)]
-    full_key = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("full_key:")), None)
-    lines = [line for line in lines if not line.startswith("full_key:")]
-    unknown = next(
-        (
-            re.search(r"Key '([^']+)' not in '([^']+)'", line)
-            for line in lines
-            if re.search(r"Key '([^']+)' not in '([^']+)'", line)
-        ),
-        None,
-    )
-    if unknown:
-        return f"unknown key {full_key or unknown.group(1)} ({unknown.group(2)} has no key {unknown.group(1)!r})"
-    parts: list[str] = []
-    for line in lines:  # "Available options in 'model':" then one option per line
-        if parts and parts[-1].startswith("Available options") and " " not in line:
-            parts[-1] += (" " if parts[-1].endswith(":") else ", ") + line
-        else:
-            parts.append(line)
-    return "; ".join(parts)
-
-
-STARTUP: list[StartupStderr] = []
-
-
-def release_stderr() -> None:
-    for held in STARTUP:
-        held.release()
-
-
 def main() -> Any:
+    if sys.argv[1:2] in (["--help"], ["-h"]) and len(sys.argv) == 2:
+        print(help_text())
+        return 0
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         return app()
     held = StartupStderr(sys.stderr)

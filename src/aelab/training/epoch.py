@@ -108,6 +108,7 @@ def _step(state: TrainState, loop: Loop, x: Tensor) -> Tensor:
     """One mini-batch: forward, the lecture's backward, the update; then the schedule and the sums.
     Returns the step's loss (on the device)."""
     loss = loop.train_step(x)
+    faults.point("step")
     lr = state.optimizer.param_groups[0]["lr"]  # the rate this step used (float or device tensor)
     if state.scheduler is not None:
         state.scheduler.step()

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from aelab import faults
 from aelab.build import build
 from aelab.config import Config, check, to_config, to_dict
 from aelab.data import check_dataset
@@ -198,13 +199,15 @@ def _run(
 
 
 def _say_how_it_ended(metrics: dict[str, Any], path: Path, config: Config) -> None:
-    """The run's last lines: its test error or why it stopped, and how to look at it."""
+    """The run's last lines: its test error and how to look at it; or, in train.log, why it stopped
+    (the caller says that to the user once: the CLI's ``Error:`` line, a sweep's job line, the
+    returned status)."""
     if metrics["status"] == "completed":
         log.info("test sq_err_per_image=%.3f | outputs in %s", metrics["test"]["sq_err_per_image"], path)
         board = f"tensorboard --logdir {path / 'tb'}  |  " if "tensorboard" in config.logging.loggers else ""
         log.info("look at it: %saelab-evaluate %s", board, path)
     else:
-        log.error("run %s: %s | outputs in %s", metrics["status"], metrics["error"], path)
+        trace.error("run %s: %s | outputs in %s", metrics["status"], metrics["error"], path)
 
 
 class _Fit:
@@ -342,6 +345,7 @@ class _Fit:
         state.model.load_state_dict(state.best_model)
         state.record["test"] = evaluate(state.model, loop.data.test_x, self.config.trainer.eval_batch_size)
         loop.logger.on_train_end(self.files.metrics(), state.model, loop.data)
+        faults.point("test:logged")
         self.files.commit(state, "completed")
 
     def pretrain(self, state: TrainState, images: torch.Tensor, progress: bool) -> None:
