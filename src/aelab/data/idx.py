@@ -99,11 +99,22 @@ class IdxDataset(Dataset):
         return counts["train-images-idx3-ubyte"], counts["t10k-images-idx3-ubyte"]
 
     def load(self, root: Path) -> tuple[Any, Any, Any, Any]:
-        from torchvision import datasets
+        """The four files as tensors (checked by :meth:`check` first): each file is its header and
+        its values, one byte each, so the values are a view of the file's bytes."""
+        raw = self.raw(root)
+        train_x, train_y, test_x, test_y = (read_idx(raw / name) for name in RAW_FILES)
+        return train_x, train_y, test_x, test_y
 
-        cls = getattr(datasets, self.tv_class)
-        train, test = cls(str(Path(root).expanduser()), train=True), cls(str(Path(root).expanduser()), train=False)
-        return train.data.unsqueeze(1), train.targets, test.data.unsqueeze(1), test.targets
+
+def read_idx(path: Path) -> Any:
+    """An IDX file's values as a tensor: images (N, 1, rows, cols) uint8, labels (N,) int64."""
+    import torch
+
+    data = bytearray(path.read_bytes())
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    values = torch.frombuffer(data, dtype=torch.uint8, offset=4 + 4 * ndim)
+    return values.view(dims[0], 1, *dims[1:]) if ndim == 3 else values.long()
 
 
 def _extract_archives(raw: Path, missing: list[str]) -> list[str]:
