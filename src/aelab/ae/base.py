@@ -47,7 +47,21 @@ class Kind:
         return self.config.name
 
     def prepare(self, model: Autoencoder) -> None:
-        """Adapt a freshly built network before its first use (the VAE's (μ, log σ²) code layer)."""
+        """Adapt a freshly built network before its first use (the VAE's (μ, log σ²) code layer); a
+        kind with networks of its own puts them in ``model.kind_modules`` (they move, save and load
+        with the model, and stay out of the autoencoder's optimizer)."""
+
+    def optimizers(self, model: Autoencoder) -> dict[str, torch.optim.Optimizer]:
+        """The kind's own optimizers (their state is in every checkpoint), for :meth:`after_step`."""
+        return {}
+
+    def after_step(
+        self, model: Autoencoder, x: Tensor, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, Tensor]:
+        """The kind's own updates after the autoencoder's step on the batch ``x`` (an adversarial
+        kind's discriminator and generator); returns its losses (device tensors, logged as
+        ``loss/<name>``)."""
+        return {}
 
     def forward(self, model: Autoencoder, x: Tensor) -> AEOutput:
         return model.reconstruct(x)

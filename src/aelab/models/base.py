@@ -58,6 +58,7 @@ class Autoencoder(nn.Module):
         config.check_rules()
         config.check_shape(shape)
         self.config, self.shape, self.n_inputs = config, shape, math.prod(shape)
+        self.kind_modules = nn.ModuleDict()  # a kind's own networks (aelab.ae.base.Kind.prepare)
         self.activation, self.code_activation, self.impl = config.activation, config.code_activation, config.impl
         self.init_scheme, self.output_activation = config.init, config.output_activation
 
@@ -68,6 +69,10 @@ class Autoencoder(nn.Module):
     def _finish(self) -> None:
         for _, layer in self.layers():
             init_layer(layer, self.init_scheme)
+
+    def network_parameters(self) -> list[nn.Parameter]:
+        """The autoencoder's parameters: the encoder's and the decoder's, not a kind's own networks."""
+        return [p for name, p in self.named_parameters() if not name.startswith("kind_modules.")]
 
     def encode(self, x: Tensor) -> Tensor:
         """The code of ``x`` (a VAE's μ)."""
@@ -123,7 +128,7 @@ class Autoencoder(nn.Module):
 
     def summary(self) -> str:
         """One line: family, impl, activation, layer sizes, parameter count."""
-        n_params = sum(p.numel() for p in self.parameters())
+        n_params = sum(p.numel() for p in self.network_parameters())
         kind = f" ae={self.kind.name}" if self.kind is not None and self.kind.name != "plain" else ""
         return (
             f"{self.family}{kind} impl={self.impl} activation={self.activation} "

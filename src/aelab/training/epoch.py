@@ -115,6 +115,8 @@ def _step(state: TrainState, loop: Loop, x: Tensor) -> Tensor:
     state.loss_sum += loss
     state.n_batches += 1
     terms = loop.loss_fn.terms
+    if state.kind_optimizers:  # a kind with updates of its own (its discriminator, its generator)
+        terms = {**terms, **state.model.kind.after_step(state.model, x, state.kind_optimizers)}
     if len(terms) > 1:  # recon plus the kind's penalty / KL: kept apart for the logs
         for key, value in terms.items():
             state.term_sums[key] = state.term_sums[key] + value if key in state.term_sums else value.clone()

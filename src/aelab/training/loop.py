@@ -255,13 +255,14 @@ class _Fit:
         model = build(config).to(device)
         n_train, batch_size = split_sizes(self.n_images, config.data.limit)[0], config.trainer.batch_size
         optimizer = build_optimizer(
-            config.optimizer, model.parameters(), capturable=config.trainer.cuda_graphs, batch_size=batch_size
+            config.optimizer, model.network_parameters(), capturable=config.trainer.cuda_graphs, batch_size=batch_size
         )
         total_steps = math.ceil(n_train / batch_size) * config.trainer.epochs
         scheduler = build_scheduler(config.optimizer, optimizer, total_steps, batch_size)
         batch_gen = torch.Generator().manual_seed(config.seed)
         state = TrainState(model, optimizer, scheduler, batch_gen, self.files.record)
         state.loss_sum = torch.zeros((), device=device)
+        state.kind_optimizers = model.kind.optimizers(model)
         autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=config.trainer.precision == "bf16")
         return state, build_loss(config.loss.name, config.model.impl), autocast
 

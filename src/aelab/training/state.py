@@ -56,6 +56,7 @@ class TrainState:
     loss_sum: Tensor = field(default_factory=lambda: torch.zeros(()))  # this epoch's, on the device
     n_batches: int = 0
     term_sums: dict[str, Tensor] = field(default_factory=dict)  # the loss's parts this epoch
+    kind_optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)  # a kind's own (Kind.optimizers)
 
     def state_dict(self, config: dict[str, Any]) -> dict[str, Any]:
         """What last.pt holds (``config``: the run's own, as recorded)."""
@@ -78,6 +79,11 @@ class TrainState:
             "n_batches": self.n_batches,
             "config": config,
             "record": self.record,
+            **(
+                {"kind_optimizers": {k: o.state_dict() for k, o in self.kind_optimizers.items()}}
+                if self.kind_optimizers
+                else {}
+            ),
         }
 
     def load_state_dict(self, ckpt: dict[str, Any], device: torch.device) -> None:
@@ -93,6 +99,8 @@ class TrainState:
         self.best_model = ckpt["best_model"]
         self.loss_sum, self.n_batches = ckpt["loss_sum"].to(device), ckpt["n_batches"]
         self.term_sums = {k: v.to(device) for k, v in (ckpt.get("term_sums") or {}).items()}
+        for name, saved in (ckpt.get("kind_optimizers") or {}).items():
+            self.kind_optimizers[name].load_state_dict(saved)
 
     def best_checkpoint(self, config: dict[str, Any]) -> dict[str, Any]:
         """What best.pt holds: the best-validation weights, with the config, epoch and metrics."""
