@@ -4,6 +4,10 @@ defined in the ``hydra_plugins`` namespace. The code is :mod:`aelab.launchers`; 
 from aelab import launchers
 
 
+class BasicLauncher(launchers.BasicLauncher):
+    __doc__ = launchers.BasicLauncher.__doc__
+
+
 class ProcessLauncher(launchers.ProcessLauncher):
     __doc__ = launchers.ProcessLauncher.__doc__
 
@@ -16,4 +20,4 @@ class SubmititSlurmLauncher(launchers.SubmititSlurmLauncher):
     __doc__ = launchers.SubmititSlurmLauncher.__doc__
 
 
-__all__ = ["ProcessLauncher", "SubmititLocalLauncher", "SubmititSlurmLauncher"]
+__all__ = ["BasicLauncher", "ProcessLauncher", "SubmititLocalLauncher", "SubmititSlurmLauncher"]
