@@ -82,8 +82,10 @@ class SlurmJobs(SubmititJobs):
         tasks = [to_config(values) for values in map(task_values, configs.values()) if values]
         if tasks:
             self.params = fill_resources(self.params, tasks)
+        shown = {"partition": "(default)", "gpus_per_node": 0}
         keys = ("partition", "cpus_per_task", "mem_gb", "gpus_per_node", "timeout_min", "array_parallelism")
-        log.info("Slurm resources per job: %s", " ".join(f"{k}={self.params.get(k)}" for k in keys))
+        values = " ".join(f"{k}={self.params.get(k) if self.params.get(k) is not None else shown.get(k)}" for k in keys)
+        log.info("Slurm resources per job (hydra.launcher.*): %s", values)
 
     @contextlib.contextmanager
     def _polling(self) -> Iterator[None]:
