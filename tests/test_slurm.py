@@ -128,6 +128,22 @@ def test_a_sweep_ends_with_its_report_one_job_at_a_time_without_sacct_noise(tmp_
     assert len([line for line in console if "sacct" in line or "accounting" in line]) <= 1
 
 
+@pytest.mark.slurm
+def test_a_submission_slurm_refuses_is_one_line_and_skip_done_submits_it_fixed(tmp_path, mnist_root, slurm_cluster):
+    sweep = tmp_path / "sweep"
+    cmd = slurm_sweep(sweep, mnist_root, "seed=0")
+    refused = run_sweep([*cmd, "hydra.launcher.partition=nowhere"])
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert last_line(refused.stderr) == (
+        "Error: the jobs were not submitted: sbatch: error: invalid partition specified: nowhere; "
+        "sbatch: error: Batch job submission failed: Invalid partition name specified; "
+        "fix hydra.launcher.* and run the same command with skip_done=true"
+    )
+    fixed = run_sweep([*cmd, "hydra.launcher.partition=debug", "skip_done=true"])
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert [r["status"] for r in results(sweep)] == ["completed"]
+
+
 @pytest.fixture
 def reference(tmp_path, mnist_root) -> dict[str, Any]:
     """The uninterrupted run (one thread, as a 1-CPU Slurm job trains): its metrics."""

@@ -33,6 +33,7 @@ from aelab.launchers.stop import SweepStop
 from aelab.launchers.submitit import RESIGNAL_S, SubmititJobs
 
 log = logging.getLogger("aelab.sweep")
+POLL_S = 10.0  # how often squeue is asked about an earlier submission's jobs
 PROCESS_GB = 2.0  # a job's process besides its training: Python, torch, the loaded data (1.2 GB measured)
 
 
@@ -70,13 +71,14 @@ class SlurmJobs(SubmititJobs):
         if waiting:
             log.info("waiting for %d jobs of an earlier submission of this sweep: %s", len(waiting), " ".join(waiting))
             self._adopted = waiting
-        signalled = 0.0
+        signalled, asked = 0.0, time.monotonic()
         while waiting and not stop.again:
             if stop.requested and time.monotonic() - signalled > RESIGNAL_S:
                 self._stop_jobs()
                 signalled = time.monotonic()
-            time.sleep(1.0 if stop.requested else 2.0)
-            waiting = earlier_jobs(folder)
+            time.sleep(1.0)
+            if stop.requested or time.monotonic() - asked > POLL_S:
+                waiting, asked = earlier_jobs(folder), time.monotonic()
         if waiting:  # a second stop signal: cancel them and wait no more
             self._give_up()
         tasks = [to_config(values) for values in map(task_values, configs.values()) if values]

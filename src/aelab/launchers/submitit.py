@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import signal
@@ -26,7 +27,7 @@ from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from aelab.errors import AelabError
+from aelab.errors import AelabError, ConfigError
 from aelab.launchers.job import JobStopped, stop_before_run, take_job_signals
 from aelab.launchers.records import first_line, job_config, job_dir, run_status, settle, task_values
 from aelab.launchers.stop import SweepStop
@@ -129,10 +130,25 @@ class SubmititJobs:
         return executor
 
     def _submit(self, todo: list[tuple[int, list[str]]]) -> list[Any]:
-        executor = self._executor()
+        """Submit the jobs; a submission the scheduler refuses (an unknown partition, too much memory
+        asked) is the CLI's one ``Error:`` line, exit 2, and nothing is submitted."""
+        from submitit.core.utils import FailedJobError, FailedSubmissionError
+
+        from aelab.cli.train import fail
+
         params = [(o, "hydra.sweep.dir", num, f"job_id_for_{num}", Singleton.get_state()) for num, o in todo]
-        with sigint_blocked():
-            jobs = executor.map_array(self, *zip(*params))
+        try:
+            executor = self._executor()
+            with sigint_blocked(), contextlib.redirect_stderr(io.StringIO()):  # its words go in our one line
+                jobs = executor.map_array(self, *zip(*params))
+        except (FailedJobError, FailedSubmissionError, ValueError, OSError) as err:
+            said = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+            fail(
+                ConfigError(
+                    f"the jobs were not submitted: {said or type(err).__name__}; fix hydra.launcher.* and run "
+                    "the same command with skip_done=true"
+                )
+            )
         self._submitted = list(jobs)
         return self._submitted
 
