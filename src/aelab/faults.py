@@ -5,6 +5,7 @@ A fault test sets ``AELAB_FAILPOINT`` in the environment of the process it start
     AELAB_FAILPOINT=commit:after_last            # SIGKILL the first time the point is passed
     AELAB_FAILPOINT=commit:after_last@3          # ... the third time
     AELAB_FAILPOINT=commit:after_last@3=term     # send SIGTERM instead (also: int, i.e. Ctrl-C)
+    AELAB_FAILPOINT=stop:check@12=stop           # SIGSTOP: halt there until the test sends SIGCONT
     AELAB_FAILPOINT=a@2,b                        # several points
 
 so a kill lands between two given writes every time, instead of when a poll happens to catch the
@@ -17,7 +18,7 @@ import os
 import signal
 
 ENV = "AELAB_FAILPOINT"
-_SIGNALS = {"kill": signal.SIGKILL, "term": signal.SIGTERM, "int": signal.SIGINT}
+_SIGNALS = {"kill": signal.SIGKILL, "term": signal.SIGTERM, "int": signal.SIGINT, "stop": signal.SIGSTOP}
 
 
 def _parse(spec: str | None) -> dict[str, tuple[int, signal.Signals]]:

@@ -39,16 +39,17 @@ log = logging.getLogger("aelab.sweep")
 
 def share_cpus_among_jobs() -> None:
     """Give each of a launcher's concurrent jobs its share of the cores (torch threads): ``n_jobs``
-    jobs at once get ``max(1, cpus // n_jobs)`` threads each; submitit jobs get ``cpus_per_task``.
-    ``trainer.threads`` set on the command line wins (train() applies it)."""
+    jobs at once get ``max(1, cpus // n_jobs)`` threads each; submitit jobs get ``cpus_per_task``
+    (on Slurm, the CPUs the job was given). ``trainer.threads`` set on the command line wins
+    (train() applies it)."""
     launcher = HydraConfig.get().launcher
     target = str(launcher.get("_target_", ""))
     if "ProcessLauncher" in target:
         n_jobs = int(launcher.get("n_jobs") or -1)
         concurrent = n_jobs if n_jobs > 0 else max(1, n_cpus() + 1 + n_jobs)
         threads = max(1, n_cpus() // concurrent)
-    elif "Submitit" in target and launcher.get("cpus_per_task"):
-        threads = int(launcher.cpus_per_task)
+    elif "Submitit" in target and (os.environ.get("SLURM_CPUS_PER_TASK") or launcher.get("cpus_per_task")):
+        threads = int(os.environ.get("SLURM_CPUS_PER_TASK") or launcher.cpus_per_task)
     else:
         return
     import torch
@@ -112,6 +113,8 @@ def main() -> Any:
     if sys.argv[1:2] in (["--help"], ["-h"]) and len(sys.argv) == 2:
         print(help_text())
         return 0
+    from aelab.launchers import SweepStopped
+
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         return app()
     held = StartupStderr(sys.stderr)
@@ -119,6 +122,10 @@ def main() -> Any:
     sys.stderr = held
     try:
         return app()
+    except SweepStopped as stopped:  # Ctrl-C in a sweep: one last line, exit 130
+        held.release()
+        print(f"Error: {stopped}", file=sys.stderr)
+        raise SystemExit(130) from None
     except SystemExit as exit_:
         if not held.passing and exit_.code not in (0, None):
             text = "".join(held.held)
