@@ -100,7 +100,7 @@ class SubmititJobs:
         if not values or not values.get("skip_done"):
             return None
         try:
-            if plan(job_dir(sweep_config), values, resume=False, skip_done=True).kind != "skip":
+            if plan(job_dir(sweep_config), values, resume=False, skip_done=True).action != "skip":
                 return None
         except AelabError:  # the job says what is wrong, in its own log and record
             return None
@@ -134,7 +134,7 @@ class SubmititJobs:
         asked) is the CLI's one ``Error:`` line, exit 2, and nothing is submitted."""
         from submitit.core.utils import FailedJobError, FailedSubmissionError
 
-        from aelab.cli.train import fail
+        from aelab.cli.startup import fail
 
         params = [(o, "hydra.sweep.dir", num, f"job_id_for_{num}", Singleton.get_state()) for num, o in todo]
         try:
