@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from aelab import faults
 from aelab.errors import AelabError, CorruptFileError, DiskFullError, RunDirError
 
 _UMASK = os.umask(0)
@@ -152,9 +153,11 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], Any] | bytes) ->
             f.flush()
             os.fsync(f.fileno())
             os.fchmod(f.fileno(), FILE_MODE)
+        faults.point(f"writing:{path.name}")  # the new file is whole beside the old one
         os.replace(tmp, path)  # replaces a link at `path` itself, never writes through it
         tmp = None
         _fsync_dir(path.parent)
+        faults.point(f"wrote:{path.name}")
     except OSError as err:
         raise os_error(err, path) from err
     finally:
