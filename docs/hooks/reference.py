@@ -80,10 +80,19 @@ def cli_page() -> str:
 
 
 def _api_names(package: str) -> list[str]:
-    """``module.name`` for every name the lazy package exports (its ``__all__``), in its ``_API``'s order."""
+    """Where each name the lazy package exports (its ``__all__``) is defined, in its ``_API``'s order:
+    a function's or class's own module (``aelab.config.compose`` is also a module's name), else the
+    module ``_API`` names (an object such as the ``ACTIVATIONS`` registry)."""
     module = importlib.import_module(package)
     table: dict[str, str] = module._API
-    return [f"{where}.{name}" for name, where in table.items() if name in module.__all__]
+    found = []
+    for name, where in table.items():
+        if name not in module.__all__:
+            continue
+        obj = getattr(importlib.import_module(where), name)
+        defined = getattr(obj, "__module__", None) if callable(obj) else None
+        found.append(f"{defined}.{obj.__qualname__}" if defined else f"{where}.{name}")
+    return found
 
 
 def api_page() -> str:
@@ -106,6 +115,7 @@ def api_page() -> str:
         "    options:",
         "      members: false",
         "      show_root_heading: false",
+        "      show_root_toc_entry: false",
         "",
     ]
     out += [f"::: {path}\n" for path in _api_names("aelab.backprop")]
@@ -115,6 +125,7 @@ def api_page() -> str:
         "::: aelab.build",
         "    options:",
         "      show_root_heading: false",
+        "      show_root_toc_entry: false",
         "      members: [build, model_config, ae_config, default_shape]",  # build_model: under aelab
         "",
     ]
