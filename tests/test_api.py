@@ -27,4 +27,18 @@ def test_the_api_raises_what_the_cli_refuses(tmp_path):
     with pytest.raises(aelab.AelabError, match="depth=0 is out of range"):
         aelab.train(aelab.compose(["depth=0"]), run_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
-    assert sorted(aelab.__all__) == ["AelabError", "Config", "Run", "compose", "load_run", "train"]
+    assert sorted(aelab.__all__) == [
+        "AelabError",
+        "Config",
+        "Run",
+        "Splits",
+        "build_model",
+        "compose",
+        "fit_pca",
+        "layer_grad_norms",
+        "load_dataset",
+        "load_run",
+        "precision_at_k",
+        "train",
+    ]
+    assert sorted(aelab.__all__) == sorted(aelab._API)  # every lazy name is exported, and only those

@@ -1,13 +1,17 @@
 """The configuration reference, generated from the keys' declarations: every key with its default,
 its choices or range, what it means and where it applies. ``aelab-train --help`` lists it
-(:func:`help_lines`) and ``docs/reference/config.md`` is :func:`markdown` (written by
-``scripts/gen_reference.py``, checked by a test). Nothing here imports torch."""
+(:func:`help_lines`) and the documentation site's ``reference/config.md`` is :func:`markdown`
+(generated when the site is built, by ``docs/hooks/reference.py``; ``tests/test_docs.py`` checks that
+it names every key). Nothing here imports torch."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
+import types
+import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aelab.ae import KIND_CONFIGS
 from aelab.ae.config import AEConfig
@@ -15,6 +19,9 @@ from aelab.config.schema import Config
 from aelab.keys import Spec, default_of, fields_of
 from aelab.models import FAMILY_CONFIGS
 from aelab.models.config import ModelConfig
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
 
 
 @dataclass(frozen=True)
@@ -29,8 +36,11 @@ class Row:
 
 
 def _type_name(tp: Any) -> str:
-    text = getattr(tp, "__name__", None) or str(tp)
-    return str(text).replace("typing.", "").replace("Optional[", "").rstrip("]") if "Optional" in str(tp) else text
+    """``str``, ``list[int]``; an Optional type as ``str or null`` (the YAML spelling of None)."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
+        return f"{_type_name(args[0])} or null"
+    return str(tp).replace("typing.", "") if typing.get_args(tp) else getattr(tp, "__name__", str(tp))
 
 
 def _values(spec: Spec) -> str:
@@ -96,29 +106,113 @@ def help_lines() -> list[str]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Text for a Markdown table cell: a ``|`` would end the cell, a ``<`` start an HTML tag."""
+    return text.replace("|", "\\|").replace("<", "&lt;")
 
 
-def markdown() -> str:
-    """``docs/reference/config.md``: a table per group, then the compatibility table."""
+# One sentence per group of keys: what the group is and how its preset files (GROUP=OPTION) relate
+# to its keys. The keys themselves come from their declarations.
+GROUPS = {
+    "top level": "Keys of the run as a whole; `activation` and `depth` are also the model's.",
+    "pretrain": "`pretrain=layerwise` trains each encoder layer as a shallow autoencoder before the whole net.",
+    "data": "`data=<name>` picks the dataset; its images are read from `data.root`.",
+    "optimizer": "`optimizer=adam|sgd` picks the optimizer; the keys set its hyper-parameters and schedule.",
+    "loss": "`loss=mse|bce` picks the reconstruction loss; every run reports both, and the squared error.",
+    "trainer": "The training loop: epochs, batch sizes, precision and the CPU/GPU fast paths.",
+    "logging": "`logging=default|full|off` picks a preset; the keys switch each dashboard part on or off.",
+    "model": "`model=<family>` picks the network; the keys of one family are refused on another.",
+    "ae": "`ae=<kind>` picks what the network is trained as; a kind's keys are refused on another kind.",
+}
+
+
+def _key_table(rows_: list[Row]) -> list[str]:
+    """One row a key, with the column that shows it in the dashboards' HPARAMS table."""
+    out = ["| key | default | values | meaning | HPARAMS |", "|---|---|---|---|---|"]
+    for row in rows_:
+        values = _cell(row.values) if row.values else _cell(row.type)
+        column = f"`{row.spec.hparam}`" if row.spec.hparam else ""
+        out.append(f"| `{row.key}` | `{_cell(_show(row.default))}` | {values} | {_cell(row.doc)} | {column} |")
+    return out
+
+
+def _group_sections() -> list[str]:
+    """A section per group; in model and ae, the keys every family or kind shares first, then a
+    sub-section per family or kind with its own keys."""
+    by_group: dict[str, list[Row]] = {}
+    for row in rows():
+        by_group.setdefault(row.key.split(".")[0] if "." in row.key else "top level", []).append(row)
+    out: list[str] = []
+    for group, group_rows in by_group.items():
+        out += ["", f"## {group}", "", GROUPS.get(group, ""), ""]
+        shared = [row for row in group_rows if not row.applies]
+        out += _key_table(shared)
+        applies = dict.fromkeys(row.applies for row in group_rows if row.applies)
+        for where in applies:
+            out += ["", f"### {where}", "", f"These keys exist only with `{where}`.", ""]
+            out += _key_table([row for row in group_rows if row.applies == where])
+    return out
+
+
+_SENTENCE_END = re.compile(r"(?<!\bal\.)(?<=[.?])\s+(?=[A-Z0-9])")  # "Bengio et al. 2007" goes on
+
+
+def _preset_description(text: str) -> str:
+    """The first sentence of a preset file's leading comment (Hydra's ``# @package`` line aside)."""
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        if not line.startswith("# @package"):
+            lines.append(line.lstrip("#").strip())
+    return _SENTENCE_END.split(" ".join(lines), maxsplit=1)[0].rstrip(".")
+
+
+def _preset_table(root: Traversable) -> list[str]:
+    """Every option of every config group in the config folder ``root``, with its file's leading comment."""
+    out = ["| group | option | what it sets |", "|---|---|---|"]
+    for group in sorted((p for p in root.iterdir() if p.is_dir() and p.name != "__pycache__"), key=lambda p: p.name):
+        if group.name == "hydra":
+            continue
+        for option in sorted((f for f in group.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name):
+            what = _preset_description(option.read_text(encoding="utf-8"))
+            out.append(f"| `{group.name}` | `{option.name[: -len('.yaml')]}` | {_cell(what)} |")
+    return out
+
+
+def _show_recorded(value: Any) -> str:
+    if isinstance(value, dict):  # a whole group the record lacks
+        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
+    return _show(value)
+
+
+def markdown(conf: Traversable | None = None) -> str:
+    """The configuration reference page: a table per group, the presets of the config folder ``conf``
+    (the shipped ``aelab.conf``: ``importlib.resources.files(aelab.config.CONF_PACKAGE)``; None: no
+    presets section), the compatibility table."""
     from aelab.config.saved import compatibility
 
     out = [
         "# Configuration reference",
         "",
-        "Every key of `aelab-train KEY=VALUE`, generated from the declarations in `src/aelab/config/schema.py`,",
-        "`src/aelab/models/<family>/config.py` and `src/aelab/ae/<kind>/config.py` (`scripts/gen_reference.py`",
-        "writes this page; a test fails when it disagrees with them). `aelab-train --help` prints the same list.",
+        "Every key of `aelab-train KEY=VALUE` (and of `aelab.compose([...])`), generated from the",
+        "declarations in `src/aelab/config/schema.py`, `src/aelab/models/<family>/config.py` and",
+        "`src/aelab/ae/<kind>/config.py` when the site is built. `aelab-train --help` prints the same list.",
+        "A key that is not declared is refused, also when added with `+`; so is a value outside its",
+        "values, in one line naming the key.",
         "",
+        "The last column names the key's column in the dashboards' HPARAMS table.",
     ]
-    group = None
-    for row in rows():
-        head = row.key.split(".")[0] if "." in row.key else "top level"
-        if head != group:
-            group = head
-            out += ["", f"## {group}", "", "| key | default | values | applies to | meaning |", "|---|---|---|---|---|"]
-        values = _cell(row.values) if row.values else row.type
-        out.append(f"| `{row.key}` | `{_cell(_show(row.default))}` | {values} | {row.applies} | {_cell(row.doc)} |")
+    out += _group_sections()
+    if conf is not None:
+        out += [
+            "",
+            "## Presets: GROUP=OPTION",
+            "",
+            "A group's option is a file `conf/<group>/<option>.yaml` that sets several keys at once; keys",
+            "given on the command line override it. `experiment=` presets set keys of several groups.",
+            "",
+        ]
+        out += _preset_table(conf)
     out += [
         "",
         "## Runs recorded without a key",
@@ -129,7 +223,7 @@ def markdown() -> str:
         "| key | value |",
         "|---|---|",
     ]
-    out += [f"| `{key}` | `{_cell(_show(value))}` |" for key, value in compatibility()]
+    out += [f"| `{key}` | `{_cell(_show_recorded(value))}` |" for key, value in compatibility()]
     return "\n".join(out) + "\n"
 
 
