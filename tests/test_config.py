@@ -171,7 +171,7 @@ def _cli(*args: str, run_dir: str = "/tmp/aelab_never_used") -> subprocess.Compl
             "activation=foo",
             "Error: activation=foo is not valid; choose one of: identity, sigmoid, relu, softplus, tanh",
         ),
-        ("depth=abc", "Error: Error merging override depth=abc; Value 'abc' of type 'str' could not be converted"),
+        ("depth=abc", "Error: depth=abc is not valid: depth is an integer"),
         ("depth=0", "Error: depth=0 is out of range: depth must be >= 1 and <= 1000"),
         ("optimizer.lr=-1", "Error: optimizer.lr=-1.0 is out of range"),
         ("trainer.batch_size=0", "Error: trainer.batch_size=0 is out of range"),
