@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The README's example sweep, measured and written by a script so its figures cannot go stale.
+"""The docs' example sweep, measured and written by a script so its figures cannot go stale.
 
     python scripts/example_sweep.py                     # run the quick sweep (about 2 min on 2 cores), update
     python scripts/example_sweep.py --collect DIR       # use a finished sweep dir instead of running one
@@ -7,9 +7,9 @@
 Runs ``aelab-train -m experiment=sweep_activation_depth_quick hydra/launcher=joblib`` into a new
 sweep dir (timing the whole command, report included), then writes ``docs/example_sweep.json``
 (every job's test error and gradient-flow ratios, the wall time, the machine), copies the report's
-heatmap and gradient-flow figures to ``docs/img/``, and replaces the README's block between
-``<!-- example-sweep:start -->`` and ``<!-- example-sweep:end -->`` with :func:`render`'s text.
-``tests/test_readme.py`` checks that the README holds exactly that rendering of the JSON.
+heatmap and gradient-flow figures to ``docs/img/``. The site renders the block of
+``docs/how-to/sweeps.md`` from the JSON with :func:`render` when it is built (docs/hooks/measured.py),
+so the page holds exactly what was measured.
 """
 
 from __future__ import annotations
@@ -26,13 +26,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 JSON = REPO / "docs" / "example_sweep.json"
-README = REPO / "README.md"
-START, END = "<!-- example-sweep:start -->", "<!-- example-sweep:end -->"
 COMMAND = ["-m", "experiment=sweep_activation_depth_quick", "hydra/launcher=joblib"]
 
 
 def measure(sweep_dir: Path, wall_s: float | None) -> dict:
-    """What the README says about the sweep, from its report's inputs."""
+    """What the docs say about the sweep, from its report's inputs."""
     from aelab.hardware import cpu_name, n_cpus
     from aelab.reports.sweep.collect import activation_depth_axes, collect_sweep
     from aelab.reports.sweep.gradflow import ratio_table
@@ -68,7 +66,7 @@ def _fmt(value: float | None) -> str:
 
 
 def render(m: dict) -> str:
-    """The README block: the command, the time, the findings as numbers, the ratio table."""
+    """The docs' block: the command, the time, the findings as numbers, the ratio table."""
     test, acts, depths = m["test"], m["activations"], m["depths"]
     best = min(test, key=test.get)
     best_a, best_d = best.split("/")
@@ -118,13 +116,6 @@ def render(m: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(m: dict) -> None:
-    text = README.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{render(m)}\n{END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collect", type=Path, help="a finished sweep dir of the same command (no wall time)")
@@ -143,13 +134,12 @@ def main(argv: list[str] | None = None) -> int:
             return proc.returncode
     m = measure(sweep_dir, wall)
     if m["completed"] != m["jobs"]:
-        print(f"only {m['completed']} of {m['jobs']} jobs completed; README not updated", file=sys.stderr)
+        print(f"only {m['completed']} of {m['jobs']} jobs completed; nothing written", file=sys.stderr)
         return 1
     JSON.write_text(json.dumps(m, indent=2) + "\n")
     for name in ("heatmap", "gradflow"):
         shutil.copyfile(sweep_dir / "report_files" / f"{name}.png", REPO / "docs" / "img" / f"sweep_{name}.png")
-    update_readme(m)
-    print(f"wrote {JSON}, docs/img/sweep_heatmap.png, docs/img/sweep_gradflow.png and the README block ({sweep_dir})")
+    print(f"wrote {JSON}, docs/img/sweep_heatmap.png and docs/img/sweep_gradflow.png ({sweep_dir})")
     return 0
 
 

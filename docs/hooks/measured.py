@@ -3,7 +3,7 @@ the page cannot disagree with it.
 
 ``<!-- example-sweep -->`` in a page becomes the example sweep's block, rendered from
 ``docs/example_sweep.json`` by ``scripts/example_sweep.py``'s ``render`` (the function that writes
-the same block into README.md), with its figure links made relative to the page.
+the JSON and the figures), with its figure links made relative to the page.
 """
 
 from __future__ import annotations
