@@ -4,7 +4,7 @@ Nothing here imports torch."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from aelab.keys import key
 from aelab.registry import Names
@@ -14,6 +14,9 @@ KIND_NAMES = Names("aelab.ae", module="config", order=("plain", "denoising", "sp
 
 @dataclass
 class AEConfig:
+    # pretrain=layerwise can train shallow autoencoders of this kind one layer at a time (a kind says so)
+    stacks: ClassVar[bool] = False
+
     name: str = key("plain", "what the network is trained as: a folder of aelab/ae", choices=KIND_NAMES, hparam="ae")
 
     def check_rules(self) -> None:

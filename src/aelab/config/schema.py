@@ -171,20 +171,30 @@ class Config:
                 f"<= {side // 2} (half the {side}-pixel image side)"
             )
         if self.pretrain.name == "layerwise":
-            if self.model.family != "mlp":
-                raise ConfigError(
-                    f"pretrain=layerwise needs model=mlp (its unrolled decoder is the transposed encoder), "
-                    f"not model={self.model.family}"
-                )
-            if self.ae.name not in ("plain", "denoising"):
-                raise ConfigError(
-                    f"pretrain=layerwise stacks plain or denoising autoencoders, not ae={self.ae.name}: "
-                    "use ae=plain or ae=denoising, or pretrain=none"
-                )
+            self._check_layerwise()
         if self.model.output_activation != "sigmoid" and self.loss.name == "bce":
             raise ConfigError("loss=bce needs model.output_activation=sigmoid (BCE is on the σ's logits); use loss=mse")
         if self.trainer.cuda_graphs and self.trainer.compile:
             raise ConfigError("trainer.cuda_graphs and trainer.compile are two ways to speed up the step: pick one")
+
+    def _check_layerwise(self) -> None:
+        """``pretrain=layerwise`` stacks shallow autoencoders of a kind that stacks (``AEConfig.stacks``)
+        on a family whose decoder is the transposed encoder, layer for layer (``ModelConfig.tied``)."""
+        from aelab.ae import KIND_CONFIGS
+        from aelab.models import FAMILY_CONFIGS
+
+        if not self.model.tied:
+            tied = ", ".join(f"model={n}" for n in FAMILY_CONFIGS if FAMILY_CONFIGS[n].tied)
+            raise ConfigError(
+                f"pretrain=layerwise needs a chain of dense layers that the decoder mirrors ({tied}: its unrolled "
+                f"decoder is the transposed encoder), not model={self.model.family}"
+            )
+        if not self.ae.stacks:
+            stacks = " or ".join(f"ae={n}" for n in KIND_CONFIGS if KIND_CONFIGS[n].stacks)
+            raise ConfigError(
+                f"pretrain=layerwise stacks shallow autoencoders of one kind ({stacks}), not ae={self.ae.name}: "
+                f"use {stacks}, or pretrain=none"
+            )
 
 
 GROUPS: dict[str, type] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from aelab.ae.config import AEConfig
 from aelab.errors import ConfigError
@@ -13,6 +14,8 @@ NOISES = ("masking", "gaussian")
 
 @dataclass
 class DenoisingConfig(AEConfig):
+    stacks: ClassVar[bool] = True  # pretrain=layerwise: stacked denoising autoencoders (Vincent et al. 2010)
+
     name: str = key("denoising", "corrupt the input, reconstruct the clean image", hparam="ae")
     noise: str = key(
         "masking",
