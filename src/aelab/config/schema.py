@@ -10,8 +10,9 @@ that tie keys together. Each model family and each autoencoder kind brings its o
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from omegaconf import MISSING
 
@@ -19,7 +20,7 @@ from aelab.backprop.activations import ACTIVATIONS
 from aelab.data import DATASETS
 from aelab.errors import ConfigError
 from aelab.keys import SEED_MAX, key
-from aelab.loggers import LOGGER_NAMES
+from aelab.loggers import LOGGER_CONFIGS, LOGGER_NAMES
 from aelab.models.config import MAX_DEPTH
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -105,7 +106,10 @@ class TrainerConfig:
 
 
 @dataclass
-class LoggingConfig:
+class LoggingKeys:
+    """``logging.*``: the keys every logger reads. :data:`LoggingConfig` adds one group per logger
+    that declares keys of its own (``logging.mlflow.*``)."""
+
     loggers: list[str] = key(
         factory=lambda: ["tensorboard"], doc="the run's loggers ([] for none)", choices=LOGGER_NAMES
     )
@@ -119,6 +123,31 @@ class LoggingConfig:
     projector: bool = key(True, "the codes of test images in the embedding projector")
     n_images: int = key(16, "test images in the reconstruction grid", low=0)
     n_projector: int = key(1000, "test images in the projector", low=0)
+
+    def check_rules(self) -> None:
+        """Each logger in use that declares keys may refuse to start (an optional package missing)."""
+        for name in self.loggers:
+            check_in_use = getattr(getattr(self, name, None), "check_in_use", None)
+            if check_in_use is not None:
+                check_in_use()
+
+
+def _logging_config() -> type:
+    """``LoggingKeys`` and one group per logger with a ``config.py`` (its ``CONFIG`` dataclass), so a
+    logger's keys are accepted, checked, listed and recorded with no edit here."""
+    groups = [
+        (name, LOGGER_CONFIGS[name], key(factory=LOGGER_CONFIGS[name], doc=f"the {name} logger's keys"))
+        for name in LOGGER_CONFIGS
+    ]
+    cls = dataclasses.make_dataclass("LoggingConfig", groups, bases=(LoggingKeys,))
+    cls.__module__, cls.__doc__ = __name__, LoggingKeys.__doc__
+    return cls
+
+
+if TYPE_CHECKING:  # the groups are read from the folders; a type checker sees the keys they share
+    LoggingConfig = LoggingKeys
+else:
+    LoggingConfig = _logging_config()
 
 
 @dataclass
@@ -212,6 +241,7 @@ __all__ = [
     "Config",
     "DataConfig",
     "LoggingConfig",
+    "LoggingKeys",
     "LossConfig",
     "OptimizerConfig",
     "PretrainConfig",
