@@ -19,6 +19,12 @@ class AEConfig:
 
     name: str = key("plain", "what the network is trained as: a folder of aelab/ae", choices=KIND_NAMES, hparam="ae")
 
+    @classmethod
+    def describe(cls, config: dict[str, Any]) -> str:
+        """The kind and its settings in a results table's words (``denoising (masking, 0.3)``), from
+        a run's plain config."""
+        return str((config.get("ae") or {}).get("name", "plain"))
+
     def check_rules(self) -> None:
         """Rules that tie the kind's own keys together (each key alone is checked by its declaration)."""
 

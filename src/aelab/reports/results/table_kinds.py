@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from aelab.ae import KIND_CONFIGS
 from aelab.build import build
 from aelab.config import compose, to_config, to_dict
 from aelab.errors import AelabError
@@ -26,20 +27,9 @@ log = logging.getLogger("aelab.results")
 
 
 def kind_label(kind: str, config: dict[str, Any]) -> str:
-    """``denoising (masking, 0.3)``: the kind and its settings, from a run's config."""
-    ae = config.get("ae") or {"name": "plain"}
-    if kind == "denoising":
-        return f"denoising ({ae.get('noise')}, {ae.get('noise_level')})"
-    if kind == "sparse":
-        code = config["model"].get("code_activation")
-        if ae.get("penalty") == "kl":
-            return f"sparse (KL to {ae.get('target')}, weight {ae.get('weight')}, {code} code)"
-        return f"sparse ({ae.get('penalty')}, weight {ae.get('weight')}, {code} code)"
-    if kind == "contractive":
-        return f"contractive (weight {ae.get('weight')})"
-    if kind == "vae":
-        return f"VAE (β = {ae.get('beta')})"
-    return kind
+    """``denoising (masking, 0.3)``: the kind and its settings, from a run's config (the kind's own
+    words: :meth:`aelab.ae.config.AEConfig.describe`)."""
+    return str(KIND_CONFIGS[kind].describe(config))
 
 
 def _start_network(ctx: Context, network: str) -> None:
