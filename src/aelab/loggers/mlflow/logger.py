@@ -53,6 +53,8 @@ RUN_FILE = "mlflow.json"  # in the run dir: which MLflow run this run logs to
 BATCH = 1000  # metrics per log_batch call (MLflow's limit)
 PARAM_BATCH = 100
 SINGLE_RUNS = "aelab"  # the experiment of runs outside a sweep, unless logging.mlflow.experiment names one
+# MLflow's UI opens an experiment of this kind on its model-training pages (runs table, metric charts)
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 STATUS = {"completed": "FINISHED", "failed": "FAILED"}  # an interrupted (or unknown) run ends as KILLED
 
 
@@ -163,7 +165,7 @@ class MLflowLogger(RunLogger):
             slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("_") or SINGLE_RUNS
             location = (Path(self.keys.artifact_root).absolute() / slug).as_uri()
         try:
-            return str(self.client.create_experiment(name, artifact_location=location))
+            return str(self.client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS))
         except MlflowException:  # another job of the sweep created it meanwhile
             found = self.client.get_experiment_by_name(name)
             if found is None:
