@@ -25,8 +25,8 @@ class ResidualBlock(nn.Module):
 
     Why the branch ends linear and scaled: a branch ending in φ (``x + φ(conv(φ(conv(x))))``) adds
     relu's non-negative outputs to the stream at every block, and with no normalisation layer the
-    stream grows with depth (at init the logits' std was 2.3 at depth 2, 290 at depth 8, the output σ
-    saturated, and relu runs of 3 epochs on 2000 MNIST images ended at the constant image). A linear
+    stream grows with depth (at init the logits' std was 2.3 at depth 2 and 290 at depth 8, where the
+    output σ saturates: 1.1 and 2.4 with the branch below). A linear
     branch adds zero-mean updates; α = 1/√depth keeps the stream's variance within e ≈ (1 + 1/depth)^depth
     of the input's over the blocks of one side, whatever the depth. α is a constant of the network, not
     a weight: init, the δ probe and the penalty see the two layers as any others.
