@@ -93,7 +93,7 @@ def kind_companions(kind: str) -> tuple[str, ...]:
     """What ``conf/ae/<kind>.yaml`` sets outside ``ae.*``, as overrides (``ae=sparse``: logistic code
     units, ``model.code_activation=sigmoid``). A preset applied after the kind may set it otherwise
     (hinton2006 sets linear code units), so the kinds table gives it back."""
-    text = importlib.resources.files(CONF_PACKAGE).joinpath("ae", f"{kind}.yaml").read_text()
+    text = importlib.resources.files(CONF_PACKAGE).joinpath("ae").joinpath(f"{kind}.yaml").read_text()
     if "# @package _global_" not in text:  # the file's keys are the kind's own (ae.*)
         return ()
     values = OmegaConf.to_container(OmegaConf.create(text))
