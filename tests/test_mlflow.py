@@ -164,3 +164,20 @@ def test_without_mlflow_installed_the_logger_is_refused_in_one_line(monkeypatch,
         train(cfg, run_dir=tmp_path / "run")
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the run dir nor the store
     check(to_config(compose([*RUN[:-2], f"data.root={mnist_root}"])))  # other loggers never ask for it
+
+
+def test_each_logger_names_the_command_that_shows_its_runs(tmp_path):
+    from aelab.config import to_dict
+    from aelab.loggers.base import view_commands
+
+    store_uri = f"sqlite:///{tmp_path / 'm.db'}"
+    config = to_dict(
+        to_config(compose(["logging.loggers=[tensorboard,csv,mlflow]", f"logging.mlflow.tracking_uri={store_uri}"]))
+    )
+    (tmp_path / "run" / "tb").mkdir(parents=True)
+    assert view_commands(config, tmp_path / "run") == [
+        f"tensorboard --logdir {tmp_path / 'run' / 'tb'}",  # a run: its tb/; the csv logger has no viewer
+        f"mlflow ui --backend-store-uri sqlite:///{tmp_path / 'm.db'}",
+    ]
+    assert view_commands(config, tmp_path)[0] == f"tensorboard --logdir {tmp_path}"  # a sweep dir
+    assert view_commands({**config, "logging": {**config["logging"], "loggers": []}}, tmp_path) == []
