@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import typing
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -32,7 +33,13 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {prefix}{close[0]}?)" if close else f"; valid keys: {', '.join(names)}"
             raise ConfigError(f"unknown key {prefix}{key}{hint}")
-    return cls(**values)
+    hints = typing.get_type_hints(cls)
+    groups = {  # a nested group (logging.mlflow): its own dataclass, its keys checked the same way
+        name: _build(hints[name], value, f"{prefix}{name}.")
+        for name, value in values.items()
+        if dataclasses.is_dataclass(hints[name]) and isinstance(value, dict)
+    }
+    return cls(**{**values, **groups})
 
 
 def plain(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,9 @@ that tie keys together. Each model family and each autoencoder kind brings its o
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from omegaconf import MISSING
 
@@ -19,7 +20,7 @@ from aelab.backprop.activations import ACTIVATIONS
 from aelab.data import DATASETS
 from aelab.errors import ConfigError
 from aelab.keys import SEED_MAX, key
-from aelab.loggers import LOGGER_NAMES
+from aelab.loggers import LOGGER_CONFIGS, LOGGER_NAMES
 from aelab.models.config import MAX_DEPTH
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -105,7 +106,10 @@ class TrainerConfig:
 
 
 @dataclass
-class LoggingConfig:
+class LoggingKeys:
+    """``logging.*``: the keys every logger reads. :data:`LoggingConfig` adds one group per logger
+    that declares keys of its own (``logging.mlflow.*``)."""
+
     loggers: list[str] = key(
         factory=lambda: ["tensorboard"], doc="the run's loggers ([] for none)", choices=LOGGER_NAMES
     )
@@ -119,6 +123,31 @@ class LoggingConfig:
     projector: bool = key(True, "the codes of test images in the embedding projector")
     n_images: int = key(16, "test images in the reconstruction grid", low=0)
     n_projector: int = key(1000, "test images in the projector", low=0)
+
+    def check_rules(self) -> None:
+        """Each logger in use that declares keys may refuse to start (an optional package missing)."""
+        for name in self.loggers:
+            check_in_use = getattr(getattr(self, name, None), "check_in_use", None)
+            if check_in_use is not None:
+                check_in_use()
+
+
+def _logging_config() -> type:
+    """``LoggingKeys`` and one group per logger with a ``config.py`` (its ``CONFIG`` dataclass), so a
+    logger's keys are accepted, checked, listed and recorded with no edit here."""
+    groups = [
+        (name, LOGGER_CONFIGS[name], key(factory=LOGGER_CONFIGS[name], doc=f"the {name} logger's keys"))
+        for name in LOGGER_CONFIGS
+    ]
+    cls = dataclasses.make_dataclass("LoggingConfig", groups, bases=(LoggingKeys,))
+    cls.__module__, cls.__doc__ = __name__, LoggingKeys.__doc__
+    return cls
+
+
+if TYPE_CHECKING:  # the groups are read from the folders; a type checker sees the keys they share
+    LoggingConfig = LoggingKeys
+else:
+    LoggingConfig = _logging_config()
 
 
 @dataclass
@@ -171,20 +200,30 @@ class Config:
                 f"<= {side // 2} (half the {side}-pixel image side)"
             )
         if self.pretrain.name == "layerwise":
-            if self.model.family != "mlp":
-                raise ConfigError(
-                    f"pretrain=layerwise needs model=mlp (its unrolled decoder is the transposed encoder), "
-                    f"not model={self.model.family}"
-                )
-            if self.ae.name not in ("plain", "denoising"):
-                raise ConfigError(
-                    f"pretrain=layerwise stacks plain or denoising autoencoders, not ae={self.ae.name}: "
-                    "use ae=plain or ae=denoising, or pretrain=none"
-                )
+            self._check_layerwise()
         if self.model.output_activation != "sigmoid" and self.loss.name == "bce":
             raise ConfigError("loss=bce needs model.output_activation=sigmoid (BCE is on the σ's logits); use loss=mse")
         if self.trainer.cuda_graphs and self.trainer.compile:
             raise ConfigError("trainer.cuda_graphs and trainer.compile are two ways to speed up the step: pick one")
+
+    def _check_layerwise(self) -> None:
+        """``pretrain=layerwise`` stacks shallow autoencoders of a kind that stacks (``AEConfig.stacks``)
+        on a family whose decoder is the transposed encoder, layer for layer (``ModelConfig.tied``)."""
+        from aelab.ae import KIND_CONFIGS
+        from aelab.models import FAMILY_CONFIGS
+
+        if not self.model.tied:
+            tied = ", ".join(f"model={n}" for n in FAMILY_CONFIGS if FAMILY_CONFIGS[n].tied)
+            raise ConfigError(
+                f"pretrain=layerwise needs a chain of dense layers that the decoder mirrors ({tied}: its unrolled "
+                f"decoder is the transposed encoder), not model={self.model.family}"
+            )
+        if not self.ae.stacks:
+            stacks = " or ".join(f"ae={n}" for n in KIND_CONFIGS if KIND_CONFIGS[n].stacks)
+            raise ConfigError(
+                f"pretrain=layerwise stacks shallow autoencoders of one kind ({stacks}), not ae={self.ae.name}: "
+                f"use {stacks}, or pretrain=none"
+            )
 
 
 GROUPS: dict[str, type] = {
@@ -202,6 +241,7 @@ __all__ = [
     "Config",
     "DataConfig",
     "LoggingConfig",
+    "LoggingKeys",
     "LossConfig",
     "OptimizerConfig",
     "PretrainConfig",

@@ -53,6 +53,12 @@ class RunLogger:
 
     def close(self) -> None: ...
 
+    @staticmethod
+    def view(config: dict[str, Any], folder: Path) -> str | None:
+        """The command that shows the runs under ``folder`` (a run dir or a sweep dir) as this logger
+        recorded them, for a run of ``config`` (plain values); None: nothing to open."""
+        return None
+
 
 class NullLogger(RunLogger):
     pass
@@ -184,4 +190,11 @@ def make_logger(config: Any, run_dir: str | Path, start_step: int = 0, best_val:
     return Loggers(loggers, config.logging, config.trainer, start_step) if loggers else NullLogger()
 
 
-__all__ = ["Loggers", "NullLogger", "RunLogger", "make_logger"]
+def view_commands(config: dict[str, Any], folder: Path) -> list[str]:
+    """The commands that show the runs under ``folder``, one per logger of ``config`` (plain values)
+    that has something to open (:meth:`RunLogger.view`)."""
+    names = (config.get("logging") or {}).get("loggers") or []
+    return [cmd for name in names if name in LOGGERS and (cmd := LOGGERS[name].view(config, folder))]
+
+
+__all__ = ["Loggers", "NullLogger", "RunLogger", "make_logger", "view_commands"]

@@ -80,15 +80,21 @@ class Autoencoder(nn.Module):
         return h.chunk(2, dim=1)[0] if self.code_heads == 2 else h
 
     def encode_layers(self, x: Tensor) -> tuple[Tensor, list[tuple[WeightLayer, tuple[int, ...], Tensor]]]:
-        """The encoder's output and, for each of its weight layers, (layer, input shape, output a):
-        what a penalty on the layers' Jacobians needs (``ae=contractive``)."""
+        """The encoder's output and, for each of its weight layers in the order they run (inside
+        blocks too), (layer, shape of its own input, its output a): what a penalty on the layers'
+        Jacobians needs (``ae=contractive``). Forward hooks see each layer's call, so a skip
+        connection or any other wiring of the encoder is measured as it runs."""
         seen: list[tuple[WeightLayer, tuple[int, ...], Tensor]] = []
-        h = x
-        for module in self.encoder:
-            shape = tuple(h.shape)
-            h = module(h)
-            if isinstance(module, WEIGHT_LAYERS):
-                seen.append((module, shape, h))
+
+        def keep(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+            seen.append((module, tuple(inputs[0].shape), output))  # type: ignore[arg-type]
+
+        handles = [m.register_forward_hook(keep) for m in self.encoder.modules() if isinstance(m, WEIGHT_LAYERS)]
+        try:
+            h = self.encoder(x)
+        finally:
+            for handle in handles:
+                handle.remove()
         return h, seen
 
     def decode_logits(self, code: Tensor) -> Tensor:
@@ -113,10 +119,15 @@ class Autoencoder(nn.Module):
         return AEOutput(logits=logits, recon=self.output(logits), code=code, **extra)
 
     def layers(self) -> list[tuple[str, WeightLayer]]:
-        """Weight layers first to last, named ``01_enc``, …, ``NN_code``, …, ``LL_out``: the
-        lecture's l = 1…L, zero-padded so TensorBoard sorts them in order."""
-        found = [m for m in (*self.encoder, *self.decoder) if isinstance(m, WEIGHT_LAYERS)]
-        n_enc = sum(1 for m in self.encoder if isinstance(m, WEIGHT_LAYERS))
+        """Every weight layer, first to last — the encoder's, then the decoder's, each in the order
+        its modules are registered (a family registers them in the order its forward runs them,
+        inside blocks too) — named ``01_enc``, …, ``NN_code``, …, ``LL_out``: the lecture's
+        l = 1…L, zero-padded so TensorBoard sorts them in order. ``NN_code`` is the encoder's last
+        weight layer, ``LL_out`` the decoder's last. Init, the gradient-flow probes, the loggers and
+        layer-wise pretraining all take the layers from here."""
+        enc = [m for m in self.encoder.modules() if isinstance(m, WEIGHT_LAYERS)]
+        found = enc + [m for m in self.decoder.modules() if isinstance(m, WEIGHT_LAYERS)]
+        n_enc = len(enc)
         names = []
         for i, _ in enumerate(found, start=1):
             role = "code" if i == n_enc else "out" if i == len(found) else "enc" if i < n_enc else "dec"

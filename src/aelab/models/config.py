@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from aelab.backprop.activations import ACTIVATIONS
 from aelab.errors import ConfigError
@@ -36,6 +36,10 @@ class Size:
 
 @dataclass
 class ModelConfig:
+    # The decoder mirrors a chain of dense encoder layers layer for layer, so decoder layer l can
+    # start as the transposed encoder layer W^(l)ᵀ: what pretrain=layerwise needs (a family says so).
+    tied: ClassVar[bool] = False
+
     family: str = key("mlp", "the model family: a folder of aelab/models", choices=FAMILY_NAMES, hparam="family")
     impl: str = key(
         "lecture", "lecture: the hand-written backprop; torch: its native-autograd twin", choices=IMPLS, hparam="impl"

@@ -48,11 +48,21 @@ def run_title(log_dir: Path, root: Path) -> str:
     run_dir = log_dir.parent if log_dir.name == "tb" else log_dir
     name = str(run_dir.relative_to(root)) if run_dir != root else run_dir.name
     try:
-        m = json.loads((run_dir / "metrics.json").read_text())["hparams"]["model"]
-        size = f"width {m['width']}" if m["family"] == "mlp" else f"{m['channels']} channels"
-        return f"{name}: {m['family']} {m['activation']}, depth {m['depth']}, {size}"
+        config = json.loads((run_dir / "metrics.json").read_text())["hparams"]
+        m = config["model"]
+        return f"{name}: {m['family']} {m['activation']}, depth {m['depth']}{family_keys(config)}"
     except (OSError, ValueError, KeyError, TypeError):
         return name
+
+
+def family_keys(config: dict) -> str:
+    """``, width 256``: the HPARAMS columns the run's family declares, with its values."""
+    from aelab.config.convert import lookup
+    from aelab.loggers.hparams import columns
+
+    family = config["model"]["family"]
+    own = [col for col in columns(families=[family]).values() if f"model={family}" in col.applies]
+    return "".join(f", {col.name} {value}" for col in own if (value := lookup(config, col.path)) is not None)
 
 
 def plot(runs: list[tuple[str, dict]], prefix: str, out: Path) -> None:

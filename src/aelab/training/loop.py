@@ -36,7 +36,7 @@ from aelab.errors import AelabError, ConfigError, DiskFullError
 from aelab.files import read_json, write_json
 from aelab.gradflow import layer_grad_norms
 from aelab.hardware import describe, resolve_device
-from aelab.loggers.base import RunLogger, make_logger
+from aelab.loggers.base import RunLogger, make_logger, view_commands
 from aelab.metrics import evaluate
 from aelab.training.checkpoint import load_checkpoint
 from aelab.training.commit import RunFiles, hash_of, metrics_of
@@ -204,8 +204,8 @@ def _say_how_it_ended(metrics: dict[str, Any], path: Path, config: Config) -> No
     returned status)."""
     if metrics["status"] == "completed":
         log.info("test sq_err_per_image=%.3f | outputs in %s", metrics["test"]["sq_err_per_image"], path)
-        board = f"tensorboard --logdir {path / 'tb'}  |  " if "tensorboard" in config.logging.loggers else ""
-        log.info("look at it: %saelab-evaluate %s", board, path)
+        views = "".join(f"{command}  |  " for command in view_commands(to_dict(config), path))
+        log.info("look at it: %saelab-evaluate %s", views, path)
     else:
         trace.error("run %s: %s | outputs in %s", metrics["status"], metrics["error"], path)
 

@@ -54,13 +54,17 @@ class Stage:
 
 
 def stages(model: Autoencoder) -> list[Stage]:
-    """The encoder's weight layers first to last, each with the decoder layer that mirrors it."""
-    enc = [(i, m) for i, m in enumerate(model.encoder) if isinstance(m, WEIGHT_LAYER_TYPES)]
-    dec = [m for m in model.decoder if isinstance(m, WEIGHT_LAYER_TYPES)]
-    names = [name for name, _ in model.layers()]
-    if len(dec) != len(enc):
-        raise ValueError("layer-wise pretraining needs a decoder that mirrors the encoder layer for layer")
-    return [Stage(names[k], i, m, dec[len(enc) - 1 - k]) for k, (i, m) in enumerate(enc)]
+    """The encoder's weight layers first to last (:meth:`Autoencoder.layers`), each with the decoder
+    layer that mirrors it. Layer-wise pretraining needs an encoder whose weight layers are a chain
+    of its direct children, mirrored layer for layer by the decoder (the config's rule refuses other
+    families before a run starts: ``ModelConfig.tied``)."""
+    layers = model.layers()
+    n_enc = sum(1 for m in model.encoder.modules() if isinstance(m, WEIGHT_LAYER_TYPES))
+    position = {id(m): i for i, m in enumerate(model.encoder)}
+    enc, dec = layers[:n_enc], [m for _, m in layers[n_enc:]]
+    if len(dec) != len(enc) or any(id(m) not in position for _, m in enc):
+        raise ValueError("layer-wise pretraining needs a chain encoder that the decoder mirrors layer for layer")
+    return [Stage(name, position[id(m)], m, dec[len(enc) - 1 - k]) for k, (name, m) in enumerate(enc)]
 
 
 def tied_decode(stage: Stage, h: Tensor) -> Tensor:

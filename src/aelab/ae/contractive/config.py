@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aelab.ae.config import AEConfig
 from aelab.keys import key
@@ -12,6 +13,10 @@ from aelab.keys import key
 class ContractiveConfig(AEConfig):
     name: str = key("contractive", "penalise ‖∂code/∂x‖²_F layer by layer", hparam="ae")
     weight: float = key(0.01, "the penalty's coefficient", low=0, hparam="ae_weight")
+
+    @classmethod
+    def describe(cls, config: dict[str, Any]) -> str:
+        return f"contractive (weight {config['ae'].get('weight')})"
 
 
 CONFIG = ContractiveConfig

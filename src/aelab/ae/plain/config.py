@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from aelab.ae.config import AEConfig
 
 
 @dataclass
 class PlainConfig(AEConfig):
-    pass
+    stacks: ClassVar[bool] = True  # pretrain=layerwise: stacked autoencoders
 
 
 CONFIG = PlainConfig

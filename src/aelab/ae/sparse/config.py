@@ -21,6 +21,12 @@ class SparseConfig(AEConfig):
     )
     weight: float = key(0.1, "the penalty's coefficient", low=0, hparam="ae_weight")
 
+    @classmethod
+    def describe(cls, config: dict[str, Any]) -> str:
+        ae, code = config["ae"], config["model"].get("code_activation")
+        penalty = f"KL to {ae.get('target')}" if ae.get("penalty") == "kl" else ae.get("penalty")
+        return f"sparse ({penalty}, weight {ae.get('weight')}, {code} code)"
+
     def check_with(self, config: Any) -> None:
         if self.penalty == "kl" and config.model.code_activation != "sigmoid":
             raise ConfigError(

@@ -15,6 +15,10 @@ class VAEConfig(AEConfig):
     name: str = key("vae", "a code sampled from q(z|x); the loss is the negative ELBO", hparam="ae")
     beta: float = key(1.0, "the KL term's weight (β-VAE; 1 is the ELBO)", low=0, hparam="ae_beta")
 
+    @classmethod
+    def describe(cls, config: dict[str, Any]) -> str:
+        return f"VAE (β = {config['ae'].get('beta')})"
+
     def check_with(self, config: Any) -> None:
         if config.loss.name != "bce":
             raise ConfigError(

@@ -213,6 +213,11 @@ class TensorBoardLogger(RunLogger):
             model.train(was_training)
         w.flush()
 
+    @staticmethod
+    def view(config: dict[str, Any], folder: Path) -> str:
+        """TensorBoard on the run's ``tb/``, or on a sweep dir (it finds every job's ``tb/`` below)."""
+        return f"tensorboard --logdir {folder / 'tb' if (folder / 'tb').is_dir() else folder}"
+
     def close(self) -> None:
         # A failed or interrupted run writes no session end: TensorBoard keeps the first one it
         # reads, so a later successful resume could not correct it. HPARAMS lists it as unknown.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import ClassVar, Optional
 
 from aelab.errors import ConfigError
 from aelab.keys import key
@@ -13,6 +13,7 @@ from aelab.models.config import MAX_DEPTH, ModelConfig, Size
 
 @dataclass
 class MLPConfig(ModelConfig):
+    tied: ClassVar[bool] = True  # dense layers, mirrored: pretrain=layerwise can unroll them
     family: str = key("mlp", "fully connected: image → hidden layers → code, mirrored", hparam="family")
     width: int = key(256, "hidden units per layer (depth − 1 hidden layers per side)", low=1, hparam="width")
     hidden: Optional[list[int]] = key(

@@ -8,11 +8,16 @@ hinton2006 net without and with ``pretrain=layerwise``, next to the ReLU net).""
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from aelab.config import compose, merge_overrides
+from omegaconf import OmegaConf
+
+from aelab.ae.config import KIND_NAMES
+from aelab.config import CONF_PACKAGE, compose, merge_overrides
 
 CODE_DIM = 30
 log = logging.getLogger("aelab.results")
@@ -81,10 +86,31 @@ NETWORKS: dict[str, Network] = {
     "mlp": Network("mlp", "MLP 784-1000-500-250-30", "hinton2006", 10),
     "conv": Network("conv", "Conv (hinton2006_conv)", "hinton2006_conv", 3, ("model.channels=8",)),
 }
-KINDS = ("plain", "denoising", "sparse", "contractive", "vae")  # the ae= config group, table order
-# hinton2006 sets model.code_activation=identity, which overrides ae=sparse's logistic code units:
-# give them back (a KL sparsity target is a firing rate). hinton2006_conv leaves it to ae=sparse.
-KIND_OVERRIDES: dict[str, tuple[str, ...]] = {"sparse": ("model.code_activation=sigmoid",)}
+KINDS = tuple(KIND_NAMES)  # the ae= config group, in its registry's order
+
+
+def kind_companions(kind: str) -> tuple[str, ...]:
+    """What ``conf/ae/<kind>.yaml`` sets outside ``ae.*``, as overrides (``ae=sparse``: logistic code
+    units, ``model.code_activation=sigmoid``). A preset applied after the kind may set it otherwise
+    (hinton2006 sets linear code units), so the kinds table gives it back."""
+    text = importlib.resources.files(CONF_PACKAGE).joinpath("ae").joinpath(f"{kind}.yaml").read_text()
+    if "# @package _global_" not in text:  # the file's keys are the kind's own (ae.*)
+        return ()
+    values = OmegaConf.to_container(OmegaConf.create(text))
+    found: list[str] = []
+
+    def walk(node: Any, prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                found.append(f"{prefix}{key}={str(value).lower() if isinstance(value, bool) else value}")
+
+    walk({k: v for k, v in values.items() if k not in ("defaults", "ae")} if isinstance(values, dict) else {}, "")
+    return tuple(found)
+
+
+KIND_OVERRIDES: dict[str, tuple[str, ...]] = {kind: kind_companions(kind) for kind in KINDS}
 
 
 def kind_name(network: str, kind: str) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from aelab.ae import KIND_CONFIGS
+from aelab.ae.config import AEConfig
 from aelab.build import build
 from aelab.config import compose, to_config, to_dict
 from aelab.errors import AelabError
@@ -23,23 +25,13 @@ from aelab.reports.results.spec import Context, Row, RunRef, TableSpec
 from aelab.runs import load_run
 
 log = logging.getLogger("aelab.results")
+BASE_KIND = AEConfig().name  # the kind of a run that names none: its network is the baseline's
 
 
 def kind_label(kind: str, config: dict[str, Any]) -> str:
-    """``denoising (masking, 0.3)``: the kind and its settings, from a run's config."""
-    ae = config.get("ae") or {"name": "plain"}
-    if kind == "denoising":
-        return f"denoising ({ae.get('noise')}, {ae.get('noise_level')})"
-    if kind == "sparse":
-        code = config["model"].get("code_activation")
-        if ae.get("penalty") == "kl":
-            return f"sparse (KL to {ae.get('target')}, weight {ae.get('weight')}, {code} code)"
-        return f"sparse ({ae.get('penalty')}, weight {ae.get('weight')}, {code} code)"
-    if kind == "contractive":
-        return f"contractive (weight {ae.get('weight')})"
-    if kind == "vae":
-        return f"VAE (β = {ae.get('beta')})"
-    return kind
+    """``denoising (masking, 0.3)``: the kind and its settings, from a run's config (the kind's own
+    words: :meth:`aelab.ae.config.AEConfig.describe`)."""
+    return str(KIND_CONFIGS[kind].describe(config))
 
 
 def _start_network(ctx: Context, network: str) -> None:
@@ -53,11 +45,11 @@ def _start_network(ctx: Context, network: str) -> None:
         "preset_epochs": preset_epochs(net.preset),
     }
     s = ctx.settings
-    name = kind_name(network, "plain")
-    plain = to_config(compose(kind_overrides(network, "plain", s.quick, s.device, s.extra_overrides)))
-    encoder = code_encoder(build(plain))
+    name = kind_name(network, BASE_KIND)
+    base = to_config(compose(kind_overrides(network, BASE_KIND, s.quick, s.device, s.extra_overrides)))
+    encoder = code_encoder(build(base))
     with Timer(f"[{network}] from-scratch transfer baseline (the architecture of {name})") as t:
-        acc = scratch_transfer(encoder, plain.model.code_dim, ctx.data, ctx.measure, f"{network} scratch")
+        acc = scratch_transfer(encoder, base.model.code_dim, ctx.data, ctx.measure, f"{network} scratch")
     ctx.fields.setdefault("scratch", {})[network] = {"from": name, "accuracy": acc, "time_s": t.seconds}
 
 

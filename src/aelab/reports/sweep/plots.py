@@ -160,6 +160,7 @@ def gradient_flow(jobs: list[Job], path: str | Path, grid: Grid = ACTIVATION_DEP
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     colors = plt.get_cmap("tab10")
     layer_names: list[str] = []
+    seen: set[tuple[str, ...]] = set()  # each line's layers: families differ in their count
     for ax, when, title in zip(axes, ("init", "epoch1"), ("at initialisation", "after epoch 1")):
         for i, a in enumerate(activations):
             per_layer: dict[str, list[float]] = defaultdict(list)
@@ -170,6 +171,7 @@ def gradient_flow(jobs: list[Job], path: str | Path, grid: Grid = ACTIVATION_DEP
             if not per_layer:
                 continue
             names = list(per_layer)
+            seen.add(tuple(names))
             layer_names = names if len(names) > len(layer_names) else layer_names
             ys = [geometric_mean(per_layer[n]) for n in names]
             ax.plot(
@@ -183,14 +185,22 @@ def gradient_flow(jobs: list[Job], path: str | Path, grid: Grid = ACTIVATION_DEP
         ax.set_yscale("log")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, which="both")
-    labels = [f"{i}\ncode" if name.endswith("code") else str(i) for i, name in enumerate(layer_names, 1)]
+    one = len(seen) == 1  # every line has the same layers: mark its code layer
+    every = max(1, math.ceil(len(layer_names) / 20))  # at most about 20 ticks
+    labels = [
+        f"{i}\ncode" if one and name.endswith("code") else str(i) if (i - 1) % every == 0 else ""
+        for i, name in enumerate(layer_names, 1)
+    ]
     for ax in axes:
-        ax.set_xlabel(f"weight layer: 1 (next to the input) … {len(layer_names) or 'L'} (output)")
+        ax.set_xlabel(
+            f"weight layer: 1 (next to the input) … {'L' if not layer_names or not one else len(layer_names)}"
+        )
         if layer_names:
             ax.set_xticks(range(1, len(layer_names) + 1), labels, fontsize=8)
     axes[0].set_ylabel("‖∂E/∂W‖ (probe batch)")
     axes[1].legend(fontsize=8)
-    fig.suptitle(f"Gradient flow at depth {depth} ({2 * depth if depth else '?'} weight layers)", fontsize=10)
+    count = f" ({len(layer_names)} weight layers)" if one and layer_names else " (each line to its output layer)"
+    fig.suptitle(f"Gradient flow at depth {depth}{count}", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 

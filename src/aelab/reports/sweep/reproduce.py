@@ -1,5 +1,5 @@
 """The report's "Reproduce" section: the commands that complete the sweep, run it again, rebuild
-the report and open it in TensorBoard, each from where the sweep was launched."""
+the report and open the runs in each logger's viewer, each from where the sweep was launched."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aelab.config import override_key
+from aelab.loggers.base import view_commands
 from aelab.reports.render import Code, Para, Section
 from aelab.reports.sweep.collect import Sweep
 
@@ -72,21 +73,14 @@ def reproduce_section(sweep: Sweep) -> Section:
             )
     else:
         blocks.append(Para("No `multirun.yaml` in the sweep dir: the sweep's command line is unknown."))
-    has_tb = any(j.dir is not None and (j.dir / "tb").is_dir() for j in sweep.jobs)
-    blocks += [
-        Para("Rebuild this report:"),
-        Code(cd + f"aelab-report {shlex.quote(display_dir(sweep))}"),
-        Para(
-            "Open the runs in TensorBoard (one `tb/` per job dir)"
-            + (
-                ""
-                if has_tb
-                else "; these runs were trained without the `tensorboard` logger, so there is nothing to show"
-            )
-            + ":"
-        ),
-        Code(cd + f"tensorboard --logdir {shlex.quote(display_dir(sweep))}"),
-    ]
+    where = display_dir(sweep)
+    views = [view_commands(j.config, Path(where)) for j in sweep.jobs if j.config is not None]
+    commands = list(dict.fromkeys(command for job in views for command in job))
+    blocks += [Para("Rebuild this report:"), Code(cd + f"aelab-report {shlex.quote(where)}")]
+    if commands:
+        blocks += [Para("Look at the runs as their loggers recorded them:"), *(Code(cd + c) for c in commands)]
+    else:
+        blocks.append(Para("These runs were trained without a logger that has a viewer (`logging.loggers`)."))
     return Section("Reproduce", blocks)
 
 
