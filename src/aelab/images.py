@@ -1,4 +1,10 @@
-"""Image grids of originals and reconstructions (torchvision's make_grid)."""
+"""Image grids of originals and reconstructions (torchvision's make_grid), for images of any shape.
+
+Pixels in [0, 1] are shown as they are (a reconstruction clamped to [0, 1]); real values
+(standardized or whitened patches: ``value_range`` None) are shown as 0.5 + 0.5 · x / m with m the
+largest |value| of the original, so zero is mid-grey and an original and its reconstruction share
+one scale.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,37 @@ import torch
 from torch import Tensor, nn
 from torchvision.utils import make_grid, save_image
 
+UNIT = (0.0, 1.0)
+
+
+def shown(images: Tensor, value_range: tuple[float, float] | None = UNIT, like: Tensor | None = None) -> Tensor:
+    """``images`` (N, C, H, W) mapped into [0, 1] for display (module doc); ``like``: the originals
+    whose per-image scale they take (default: their own)."""
+    images = images.float()
+    if value_range is not None:
+        low, high = value_range
+        return ((images - low) / (high - low)).clamp(0, 1)
+    ref = (images if like is None else like).float()
+    peak = ref.flatten(1).abs().amax(1).clamp_min(1e-12).view(-1, *([1] * (images.dim() - 1)))
+    return (0.5 + 0.5 * images / peak).clamp(0, 1)
+
 
 @torch.no_grad()
-def reconstruction_grid(model: nn.Module, images: Tensor) -> Tensor:
+def reconstruction_grid(model: nn.Module, images: Tensor, value_range: tuple[float, float] | None = UNIT) -> Tensor:
     """A (3, H, W) grid: the originals in the first row, their reconstructions below."""
     model.eval()
-    recon = model(images).recon.float().clamp(0, 1)
-    pairs = torch.cat([images.float(), recon]).cpu()
+    recon = model(images).recon.float()
+    pairs = torch.cat([shown(images, value_range), shown(recon, value_range, like=images)]).cpu()
     return make_grid(pairs, nrow=len(images), padding=2, pad_value=1.0)
 
 
-def save_reconstruction_grid(model: nn.Module, images: Tensor, path: str | Path) -> Path:
+def save_reconstruction_grid(
+    model: nn.Module, images: Tensor, path: str | Path, value_range: tuple[float, float] | None = UNIT
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(reconstruction_grid(model, images), path)
+    save_image(reconstruction_grid(model, images, value_range), path)
     return path
+
+
+__all__ = ["reconstruction_grid", "save_reconstruction_grid", "shown"]
