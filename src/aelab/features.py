@@ -19,8 +19,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from aelab.images import MIN_SIDE, enlarged
+
 MAX_UNITS = 256  # tiles in one grid (the first units of a wider layer)
-MIN_TILE = 24  # pixels: smaller filters (3×3 kernels, 8×8 patches) are enlarged to at least this
+MIN_TILE = MIN_SIDE  # pixels: smaller filters (3×3 kernels, 8×8 patches) are enlarged to at least this
 
 
 def first_layer(model: nn.Module) -> tuple[str, nn.Module]:
@@ -44,10 +46,7 @@ def tile_grid(tiles: Tensor, pad_value: float = 0.0) -> Tensor:
     """A near-square (3, H, W) grid of (N, C, h, w) tiles in [0, 1], small tiles enlarged (nearest)."""
     from torchvision.utils import make_grid
 
-    scale = max(1, math.ceil(MIN_TILE / max(tiles.shape[-2:])))
-    if scale > 1:
-        tiles = tiles.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
-    return make_grid(tiles, nrow=math.ceil(math.sqrt(len(tiles))), padding=2, pad_value=pad_value)
+    return make_grid(enlarged(tiles, MIN_TILE), nrow=math.ceil(math.sqrt(len(tiles))), padding=2, pad_value=pad_value)
 
 
 def feature_grid(model: nn.Module, max_units: int = MAX_UNITS) -> tuple[str, Tensor]:

@@ -1,4 +1,5 @@
-"""Image grids of originals and reconstructions (torchvision's make_grid), for images of any shape.
+"""Image grids of originals and reconstructions (torchvision's make_grid), for images of any shape
+(small ones enlarged to be seen).
 
 Pixels in [0, 1] are shown as they are (a reconstruction clamped to [0, 1]); real values
 (standardized or whitened patches: ``value_range`` None) are shown as 0.5 + 0.5 · x / m with m the
@@ -8,6 +9,7 @@ one scale.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -15,6 +17,14 @@ from torch import Tensor, nn
 from torchvision.utils import make_grid, save_image
 
 UNIT = (0.0, 1.0)
+MIN_SIDE = 24  # pixels: smaller images (8×8 digits and patches, 3×3 kernels) are enlarged to at least this
+
+
+def enlarged(images: Tensor, min_side: int = MIN_SIDE) -> Tensor:
+    """``images`` (N, C, h, w) enlarged by a whole factor (nearest) until their longer side is at
+    least ``min_side``, so a grid of small images can be seen."""
+    scale = max(1, math.ceil(min_side / max(images.shape[-2:])))
+    return images if scale == 1 else images.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
 
 
 def shown(images: Tensor, value_range: tuple[float, float] | None = UNIT, like: Tensor | None = None) -> Tensor:
@@ -35,7 +45,7 @@ def reconstruction_grid(model: nn.Module, images: Tensor, value_range: tuple[flo
     model.eval()
     recon = model(images).recon.float()
     pairs = torch.cat([shown(images, value_range), shown(recon, value_range, like=images)]).cpu()
-    return make_grid(pairs, nrow=len(images), padding=2, pad_value=1.0)
+    return make_grid(enlarged(pairs), nrow=len(images), padding=2, pad_value=1.0)
 
 
 def save_reconstruction_grid(
@@ -47,4 +57,4 @@ def save_reconstruction_grid(
     return path
 
 
-__all__ = ["reconstruction_grid", "save_reconstruction_grid", "shown"]
+__all__ = ["MIN_SIDE", "enlarged", "reconstruction_grid", "save_reconstruction_grid", "shown"]

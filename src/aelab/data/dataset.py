@@ -101,14 +101,14 @@ class Dataset:
         0–255) or float (values as the run sees them); int64 labels."""
         raise NotImplementedError
 
-    def need(self, data: Any, key: str) -> Any:
-        """The value of one of the row's own keys, or one ConfigError naming it."""
+    def need(self, data: Any, key: str, hint: str | None = None) -> Any:
+        """The value of one of the row's own keys, or one ConfigError naming it (``hint``: what to set)."""
         value = option(data, key)
         if value is None:
-            raise ConfigError(
-                f"data={self.name} needs data.{key}; conf/data/{self.name}.yaml sets it (compose the config with "
-                f"data={self.name}, or set data.{key}=...)"
+            hint = hint or (
+                f"conf/data/{self.name}.yaml sets it (compose the config with data={self.name}, or set data.{key}=...)"
             )
+            raise ConfigError(f"data={self.name} needs data.{key}; {hint}")
         return value
 
     def missing_advice(self, where: str, download: bool) -> DataError:

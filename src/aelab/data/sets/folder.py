@@ -47,7 +47,7 @@ def is_test(files: list[tuple[Path, int]]) -> list[bool]:
 @dataclass(frozen=True)
 class FolderDataset(Dataset):
     def path(self, data: Any) -> Path:
-        path = Path(str(self.need(data, "path"))).expanduser()
+        path = Path(str(self.need(data, "path", "point it at the folder of your images: data.path=DIR"))).expanduser()
         if not path.is_dir():
             raise DataError(f"data.path={path} is not a folder: point data.path at the folder of your images")
         return path

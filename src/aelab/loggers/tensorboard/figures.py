@@ -41,7 +41,7 @@ def interpolation_row(model: Autoencoder, ends: Tensor, value_range: tuple[float
     (real values on one scale: :func:`aelab.images.shown`)."""
     from torchvision.utils import make_grid
 
-    from aelab.images import shown
+    from aelab.images import enlarged, shown
 
     codes = model.encode(ends)
     t = torch.linspace(0, 1, INTERPOLATION_STEPS, device=codes.device, dtype=codes.dtype)
@@ -50,7 +50,7 @@ def interpolation_row(model: Autoencoder, ends: Tensor, value_range: tuple[float
     decoded = model.decode(path).float()
     row = torch.cat([ends[:1].float(), decoded, ends[1:2].float()]).cpu()
     scale = torch.full_like(row, float(ends.float().abs().max()))  # one scale for the whole row
-    return make_grid(shown(row, value_range, like=scale), nrow=len(row), padding=2, pad_value=1.0)
+    return make_grid(enlarged(shown(row, value_range, like=scale)), nrow=len(row), padding=2, pad_value=1.0)
 
 
 __all__ = ["INTERPOLATION_STEPS", "interpolation_ends", "interpolation_row", "pick_by_class"]
