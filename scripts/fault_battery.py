@@ -1998,7 +1998,7 @@ BAD_INPUTS: list[tuple[str, list[str], list[str | tuple[str, ...]], bool, bool |
     # name, args, names, fast (time/RSS watched), quick (True) / default (False) / extended (None)
     ("unknown_key_plus_foo", ["+foo=1"], ["foo"], False, False),
     ("unknown_key_model_widht", ["+model.widht=128"], ["model.widht"], False, True),
-    ("data_name_cifar10", ["data.name=cifar10"], ["data.name"], False, False),
+    ("data_name_imagenet", ["data.name=imagenet"], ["data.name"], False, False),
     ("hidden_empty", ["model.hidden=[]"], ["model.hidden"], False, False),
     ("shift_augment_100", ["data.shift_augment=100"], ["data.shift_augment"], False, False),
     ("conv_with_hidden", ["model=conv", "model.hidden=[10]"], ["model.hidden"], False, False),

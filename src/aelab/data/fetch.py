@@ -28,6 +28,7 @@ def check_digest(
     sha256: str | None = None,
     remedy: str = "replace the file",
     against: str = "the published one",
+    why: str = "bytes were changed",
 ) -> None:
     """One DataError unless ``data`` (the bytes of ``path``) has the published MD5 / SHA-256 (or ``against``'s)."""
     for name, want, got in (
@@ -35,7 +36,7 @@ def check_digest(
         ("SHA-256", sha256, lambda: hashlib.sha256(data).hexdigest()),
     ):
         if want is not None and got() != want:
-            raise DataError(f"{path} is corrupt: its {name} differs from {against} (bytes were changed); {remedy}")
+            raise DataError(f"{path} is corrupt: its {name} differs from {against} ({why}); {remedy}")
 
 
 def unpack_beside(raw: Path, missing: list[str], also: tuple[str, ...] = ()) -> list[str]:

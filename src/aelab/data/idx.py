@@ -55,7 +55,7 @@ def check_idx(path: Path, sha256: str | None, count: int | None = None, side: tu
             f"{path} is {what}: {len(data):,} bytes, its header ({' × '.join(map(str, dims))} "
             f"{kind}s) needs {expected:,}"
         )
-    check_digest(path, data, sha256=sha256)
+    check_digest(path, data, sha256=sha256, why="size and header are right, so bytes were changed")
     return dims[0]
 
 

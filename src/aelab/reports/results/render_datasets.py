@@ -58,7 +58,7 @@ def _figures(rows: list[dict[str, Any]], img_dir: Path) -> list[Any]:
     blocks: list[Any] = [
         Para(
             "Each unit's input weights drawn as an 8×8 image (`aelab.features`: scaled per unit, zero mid-grey), "
-            "the picture `aelab-evaluate` writes as `features.png` and TensorBoard shows as `features/01_enc`; "
+            "the picture `aelab-evaluate` writes as `features.png` and TensorBoard shows as `features/<layer>`; "
             "for PCA its components. Below each, the first 16 test images (top) and their reconstructions (bottom)."
         )
     ]

@@ -21,7 +21,7 @@ import torch
 from aelab.config import compose
 from aelab.errors import AelabError, ConfigError
 from aelab.hardware import describe, resolve_device
-from aelab.reports.results.measure import FULL, QUICK, Settings, Timer
+from aelab.reports.results.measure import FULL, QUICK, EvalData, Settings, Timer
 from aelab.reports.results.methods import CODE_DIM
 from aelab.reports.results.rows import make_row
 from aelab.reports.results.spec import Context, Row, RunRef, RunSettings, TableSpec
@@ -151,7 +151,7 @@ def run_table(spec: TableSpec, settings: RunSettings) -> dict[str, Any]:
     device = resolve_device(settings.device)
     data_root = settings.data_root or os.environ.get("AELAB_DATA_DIR", "data")
     with Timer(f"loading {spec.data_title} from {data_root}"):
-        data = spec.data(data_root, device)
+        data = (spec.data or EvalData.load)(data_root, device)
     img_dir = out.parent / "img"
     img_dir.mkdir(parents=True, exist_ok=True)  # only once the data is there: a refused run creates nothing
     ctx = Context(settings, measure, data, device, img_dir)

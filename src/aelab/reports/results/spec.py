@@ -106,7 +106,7 @@ class TableSpec:
     derive: Callable[[list[dict[str, Any]], dict[str, Any]], dict[str, Any]] = no_fields  # from rows, fields
     start_group: Callable[[Context, str], None] | None = None
     end_group: Callable[[Context, str, list[dict[str, Any]]], None] | None = None
-    data: Callable[[Path | str, torch.device], Any] = EvalData.load  # what every row is measured on
+    data: Callable[[Path | str, torch.device], Any] | None = None  # what every row is measured on (None: MNIST)
     data_title: str = "MNIST"  # ... in the log: "loading MNIST from <root>"
 
     def row(self, name: str) -> Row:
