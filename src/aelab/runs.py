@@ -12,8 +12,10 @@ import torch
 
 from aelab.build import build
 from aelab.config import Config, complete_saved, fingerprint, to_config
+from aelab.data import image_format
 from aelab.data.load import load
 from aelab.errors import AelabError, CorruptFileError, RunDirError
+from aelab.features import save_feature_grid
 from aelab.files import check_can_create, os_error, read_verified, sha256, shown, write_json
 from aelab.images import save_reconstruction_grid
 from aelab.metrics import evaluate
@@ -93,7 +95,9 @@ def _check_writable(folder: Path, is_run_dir: bool) -> None:
     except AelabError as err:
         if not is_run_dir:
             raise
-        raise RunDirError(f"{err}; write eval_test.json and reconstructions.png elsewhere with --out DIR") from None
+        raise RunDirError(
+            f"{err}; write eval_test.json, reconstructions.png and features.png elsewhere with --out DIR"
+        ) from None
 
 
 def evaluate_run(
@@ -103,21 +107,24 @@ def evaluate_run(
     n_images: int = 16,
     out_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Reload a run, measure its test metrics, and write ``eval_test.json`` and a reconstruction grid
-    (``reconstructions.png``: the first ``n_images`` test digits above their reconstructions) into
-    ``out_dir`` (default: the run's directory; a read-only one is refused before anything is
-    measured). Returns ``{"checkpoint", "test", "grid"}``."""
+    """Reload a run, measure its test metrics, and write ``eval_test.json``, a reconstruction grid
+    (``reconstructions.png``: the first ``n_images`` test images above their reconstructions) and
+    the first layer's filters (``features.png``, :mod:`aelab.features`) into ``out_dir`` (default:
+    the run's directory; a read-only one is refused before anything is measured). Returns
+    ``{"checkpoint", "test", "grid", "features"}``."""
     run = load_run(run_dir, which, device)
     out = Path(out_dir).expanduser().absolute() if out_dir is not None else run.dir
     try:
         _check_writable(out, out_dir is None)
         data = load(run.config.data, device, limit=1)
         test = evaluate(run.model, data.test_x, run.config.trainer.eval_batch_size)
-        grid = save_reconstruction_grid(run.model, data.test_x[:n_images], out / "reconstructions.png")
+        value_range = image_format(run.config.data).value_range
+        grid = save_reconstruction_grid(run.model, data.test_x[:n_images], out / "reconstructions.png", value_range)
+        features = save_feature_grid(run.model, out / "features.png")
         write_json(out / "eval_test.json", {"checkpoint": which, "test": test})
     except OSError as err:
         raise os_error(err) from None
-    return {"checkpoint": which, "test": test, "grid": str(grid)}
+    return {"checkpoint": which, "test": test, "grid": str(grid), "features": str(features)}
 
 
 __all__ = ["Run", "evaluate_run", "load_run"]

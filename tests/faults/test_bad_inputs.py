@@ -15,7 +15,7 @@ QUICK, EXTENDED = pytest.mark.faults_quick, pytest.mark.faults_extended
 BAD_INPUTS = [
     pytest.param(["+foo=1"], ["foo"], False, id="unknown_key_plus_foo"),
     pytest.param(["+model.widht=128"], ["model.widht"], False, id="unknown_key_model_widht", marks=QUICK),
-    pytest.param(["data.name=cifar10"], ["data.name"], False, id="data_name_cifar10"),
+    pytest.param(["data.name=imagenet"], ["data.name"], False, id="data_name_imagenet"),
     pytest.param(["model.hidden=[]"], ["model.hidden"], False, id="hidden_empty"),
     pytest.param(["data.shift_augment=100"], ["data.shift_augment"], False, id="shift_augment_100"),
     pytest.param(["model=conv", "model.hidden=[10]"], ["model.hidden"], False, id="conv_with_hidden"),
