@@ -51,6 +51,7 @@ where a resume of a run killed before its final commit purges them too.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,9 @@ class TensorBoardLogger(RunLogger):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.step, self._best_val = start_step, best_val
         # On resume, TensorBoard drops what the first attempt logged after the checkpoint (the
-        # steps this attempt repeats), so no curve doubles back.
+        # steps this attempt repeats), so no curve doubles back. It applies that purge to the files
+        # before this one in name order, whose first field is the second the file was made in.
+        _after_the_newest_file(self.log_dir)
         self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=start_step + 1 if start_step else None)
         self.on = {
             k: bool(getattr(self.cfg, k))
@@ -293,6 +296,15 @@ class TensorBoardLogger(RunLogger):
         _, _, sei = hparams_summaries({}, {})  # a SessionEndInfo with STATUS_SUCCESS
         self.writer._get_file_writer().add_summary(sei)
         self.writer.flush()
+
+
+def _after_the_newest_file(log_dir: Path) -> None:
+    """Wait (under a second, only when an earlier attempt's file was made in this very second) until a
+    new event file's name sorts after every file in ``log_dir``."""
+    stamps = [p.name.split(".")[3] for p in log_dir.glob("events.out.tfevents.*")]
+    newest = max((int(s) for s in stamps if s.isdigit()), default=0)
+    while int(time.time()) <= newest:
+        time.sleep(0.05)
 
 
 LOGGER = TensorBoardLogger
