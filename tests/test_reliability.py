@@ -394,6 +394,7 @@ def test_damaged_mnist_files_are_named_with_what_is_wrong(tmp_path_factory, mnis
 # --- sweeps survive a dying job ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # ~40 s; the fault battery's test_kill9_worker covers it too
 def test_a_killed_sweep_job_is_recorded_as_crashed_and_the_sweep_goes_on(tmp_path, mnist_root):
     sweep = tmp_path / "sweep"
     proc = subprocess.Popen(
@@ -460,6 +461,7 @@ def test_a_killed_sweep_job_is_recorded_as_crashed_and_the_sweep_goes_on(tmp_pat
     assert [r["status"] for r in csv.DictReader((sweep / "results.csv").open())] == ["completed"] * 4
 
 
+@pytest.mark.slow  # ~14 s; the fault battery's test_different_sweep_refused covers it too
 def test_a_second_sweep_on_a_sweep_dir_is_refused(tmp_path, mnist_root):
     sweep = tmp_path / "sweep"
     base = [

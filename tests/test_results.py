@@ -368,6 +368,7 @@ def test_code_encoder_is_model_encode():
                 assert model.encoder(x).shape == (5, 60)
 
 
+@pytest.mark.slow  # ~37 s: both tables' whole path on tiny runs
 def test_kinds_and_pretraining_tables_quick(tmp_path, mnist_root, monkeypatch):
     """Both tables in quick mode on tiny trainings, into a RESULTS.md that already holds a main
     table without its results.json: every row with the right columns, the scratch baseline once
