@@ -117,3 +117,11 @@ def test_the_last_line_says_how_to_look_at_the_run(tmp_path, mnist_root):
     assert result.returncode == 0
     last = result.stdout.strip().splitlines()[-1]
     assert last.endswith(f"look at it: tensorboard --logdir {run / 'tb'}  |  aelab-evaluate {run}")
+
+
+@pytest.mark.skipif(not (REPO / ".git").exists(), reason="needs the git checkout")
+def test_what_pip_install_dot_leaves_in_the_checkout_is_ignored_by_git():
+    """setuptools builds ``pip install .`` in ./build and ./src/*.egg-info: ``git status`` stays clean."""
+    paths = ["build/lib/aelab/__init__.py", "build/bdist.linux-x86_64/x", "src/aelab.egg-info/PKG-INFO"]
+    out = subprocess.run(["git", "check-ignore", *paths], cwd=REPO, capture_output=True, text=True)
+    assert out.stdout.split() == paths
