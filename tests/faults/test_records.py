@@ -1,13 +1,15 @@
 """records: every file a run writes follows its checkpoint — a kill between a logger's write and the
 commit, or between the test's logging and the final commit, leaves each value once after resume=;
 a damaged metrics.csv never fails a run; a recorded config that lacks a key is refused naming it; an
-override beside resume= of a completed run is refused."""
+override beside resume= of a completed run is refused; thousands of reads racing a live run never call
+a sound checkpoint corrupt."""
 
 from __future__ import annotations
 
 import csv
 import io
 import os
+import time
 
 import pytest
 import torch
@@ -16,7 +18,7 @@ from aelab.files import write_verified
 from aelab.training.checkpoint import serialize
 
 from .checks import expect_refused, need
-from .harness import TINY, Case, RunCfg, need_failpoint
+from .harness import BASE, TINY, Case, RunCfg, need_failpoint, wait_committed
 
 CATEGORY = "records"
 pytestmark = pytest.mark.faults
@@ -78,3 +80,35 @@ def test_an_override_beside_resume_of_a_completed_run_is_refused(case: Case) -> 
     run_dir = case.copy_run(case.refs.reference(TINY))
     before = case.snap()
     case.held(expect_refused(case.resume(run_dir, "model.width=64"), before, case.snap(), ["model.width"]))
+
+
+# commits as often as a run can: 4 steps and 64 validation images an epoch, for longer than the reads take
+LIVE = RunCfg(
+    "live", (*BASE, "data.limit=256", "data.eval_limit=64", "trainer.epochs=100000", "model.width=16", "depth=2"), 0
+)
+READS = 2000
+
+
+def test_thousands_of_reads_racing_a_live_run_never_say_corrupt(case: Case) -> None:
+    """load_run (last and best, in turn) on a run that commits several times a second, READS times:
+    not one error, and the reads see many commits."""
+    from aelab.runs import load_run
+
+    run_dir = case.work / "run"
+    job = case.start_train(LIVE, run_dir)
+    need(wait_committed(job, run_dir, 1), "the live run made no commit")
+    seen, errors, start = set(), [], time.monotonic()
+    for n in range(READS):
+        which = "best" if n % 2 else "last"
+        try:
+            run = load_run(run_dir, which)
+        except Exception as err:  # any refusal of a sound file is a false alarm
+            errors.append(f"read {n} ({which}): {type(err).__name__}: {err}")
+            continue
+        seen.add(run.metrics["epochs_completed"])
+    alive = job.alive()
+    case.kill_jobs()
+    need(alive, "the live run ended before the reads did")
+    need(not errors, f"{len(errors)} of {READS} reads failed, the first: {errors[0] if errors else ''}")
+    need(len(seen) >= 20, f"the reads saw {len(seen)} commits: the race was not run")
+    case.held(f"{READS} reads in {time.monotonic() - start:.0f} s over {len(seen)} commits, no error")
