@@ -11,7 +11,9 @@ from typing import Any
 import torch
 
 from aelab.build import build
+from aelab.codespace import save_code_space
 from aelab.config import Config, complete_saved, fingerprint, to_config
+from aelab.data import DATASETS
 from aelab.data.load import load
 from aelab.errors import AelabError, CorruptFileError, RunDirError
 from aelab.files import check_can_create, os_error, read_verified, sha256, shown, write_json
@@ -103,21 +105,25 @@ def evaluate_run(
     n_images: int = 16,
     out_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Reload a run, measure its test metrics, and write ``eval_test.json`` and a reconstruction grid
-    (``reconstructions.png``: the first ``n_images`` test digits above their reconstructions) into
-    ``out_dir`` (default: the run's directory; a read-only one is refused before anything is
-    measured). Returns ``{"checkpoint", "test", "grid"}``."""
+    """Reload a run, measure its test metrics, and write ``eval_test.json``, a reconstruction grid
+    (``reconstructions.png``: the first ``n_images`` test digits above their reconstructions) and
+    the code space (``codes.png``: test images' codes in 2-D, coloured by class,
+    :mod:`aelab.codespace`) into ``out_dir`` (default: the run's directory; a read-only one is
+    refused before anything is measured). Returns ``{"checkpoint", "test", "grid", "codes"}``."""
     run = load_run(run_dir, which, device)
     out = Path(out_dir).expanduser().absolute() if out_dir is not None else run.dir
     try:
         _check_writable(out, out_dir is None)
         data = load(run.config.data, device, limit=1)
+        codes = save_code_space(
+            run.model, data.test_x, data.test_y, DATASETS[run.config.data.name].classes, out / "codes.png"
+        )
         test = evaluate(run.model, data.test_x, run.config.trainer.eval_batch_size)
         grid = save_reconstruction_grid(run.model, data.test_x[:n_images], out / "reconstructions.png")
         write_json(out / "eval_test.json", {"checkpoint": which, "test": test})
     except OSError as err:
         raise os_error(err) from None
-    return {"checkpoint": which, "test": test, "grid": str(grid)}
+    return {"checkpoint": which, "test": test, "grid": str(grid), "codes": str(codes)}
 
 
 __all__ = ["Run", "evaluate_run", "load_run"]

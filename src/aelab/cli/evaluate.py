@@ -1,5 +1,6 @@
-"""``aelab-evaluate <run dir>``: reload a run's best checkpoint, print and write its test metrics
-and a reconstruction grid (``eval_test.json``, ``reconstructions.png`` in the run dir, or in
+"""``aelab-evaluate <run dir>``: reload a run's best checkpoint, print and write its test metrics,
+a reconstruction grid and the code space coloured by class (``eval_test.json``,
+``reconstructions.png``, ``codes.png`` in the run dir, or in
 ``--out DIR``; a run dir that cannot be written, e.g. on a read-only file system, is refused in one
 line before anything is measured: evaluate it with ``--out``).
 
@@ -36,4 +37,5 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     print(json.dumps({"test": result["test"]}, indent=2))
     print(f"reconstruction grid: {result['grid']}")
+    print(f"code space: {result['codes']}")
     return 0
