@@ -101,7 +101,7 @@ def test_top_level_overrides_reach_the_model():
         ("model.hidden=[]", "model.hidden=[] is not valid"),
         ("data.shift_augment=15", "data.shift_augment must be <= 14"),
         ("data.unshifted_last_epochs=-1", "data.unshifted_last_epochs=-1 is out of range"),
-        ("data.name=cifar10", "data.name=cifar10 is not valid; choose one of: mnist"),
+        ("data.name=imagenet", "data.name=imagenet is not valid; choose one of: mnist"),
         ("activation=swish", "activation=swish is not valid; choose one of: identity, sigmoid"),
         ("logging.loggers=[wandb]", "logging.loggers=wandb is not valid"),
     ],

@@ -305,8 +305,8 @@ def test_evaluate_refuses_a_read_only_run_dir_in_one_line(read_only, done_run):
     before = snapshot(mount)
     refused = run(sys.executable, script("evaluate.py"), str(run_dir), "--device", "cpu")
     assert one_error_line(refused) == (
-        f"cannot write into {run_dir}: read-only file system; write eval_test.json and reconstructions.png "
-        "elsewhere with --out DIR"
+        f"cannot write into {run_dir}: read-only file system; write eval_test.json, reconstructions.png and "
+        "features.png elsewhere with --out DIR"
     )
     assert snapshot(mount) == before
 

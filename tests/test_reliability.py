@@ -37,6 +37,7 @@ TINY = [
     "device=cpu",
     "logging=off",
     "trainer.progress=false",
+    "trainer.threads=1",  # bit-for-bit comparisons across processes: one summation order, whatever ran before
 ]
 
 

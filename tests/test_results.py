@@ -664,8 +664,8 @@ def test_two_writers_on_one_table_keep_both_rows(tmp_path):
     sync.mkdir()
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    rows = {"A": ["main:pca", "kinds:mlp_plain", "pretraining:sigmoid"]}
-    rows["B"] = ["main:pixels", "kinds:conv_vae", "pretraining:relu"]
+    rows = {"A": ["main:pca", "kinds:mlp_plain", "pretraining:sigmoid", "datasets:digits8_pca"]}
+    rows["B"] = ["main:pixels", "kinds:conv_vae", "pretraining:relu", "datasets:patches_pca"]
     logs = {role: tmp_path / f"{role}.log" for role in rows}
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
     procs = {}

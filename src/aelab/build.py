@@ -14,7 +14,7 @@ from typing import Any
 from aelab.ae import KIND_CONFIGS, KINDS
 from aelab.ae.config import AEConfig
 from aelab.config.schema import Config, DataConfig
-from aelab.data import DATASETS
+from aelab.data import image_format
 from aelab.keys import default_of
 from aelab.models import FAMILIES, FAMILY_CONFIGS
 from aelab.models.base import Autoencoder
@@ -40,7 +40,7 @@ def ae_config(values: AEConfig | dict[str, Any] | None) -> AEConfig:
 
 def default_shape() -> tuple[int, int, int]:
     """The image shape of the default dataset (``data.name``'s default)."""
-    return DATASETS[DataConfig().name].shape
+    return image_format(DataConfig()).shape
 
 
 def build_model(
@@ -65,8 +65,9 @@ def build_model(
 
 
 def build(config: Config) -> Autoencoder:
-    """The network a run of ``config`` trains: its family, its kind, its dataset's image shape."""
-    return build_model(config.model, config.ae, DATASETS[config.data.name].shape)
+    """The network a run of ``config`` trains: its family, its kind, the shape of its images
+    (:func:`aelab.data.image_format`: the dataset's, under its ``data.*`` keys)."""
+    return build_model(config.model, config.ae, image_format(config.data).shape)
 
 
 __all__ = ["ae_config", "build", "build_model", "default_shape", "model_config"]

@@ -1,7 +1,9 @@
 """Reconstruction metrics every run reports, whatever loss it trains with, and :func:`evaluate`.
 
-``sq_err_per_image``: Σ over the 784 pixels of (x̂ − x)², averaged over images, pixels in [0, 1]
-(Hinton & Salakhutdinov's measure: PCA-30 gives 13.87 on the MNIST test set).
+``sq_err_per_image``: Σ over the C·H·W values of an image of (x̂ − x)², averaged over images
+(Hinton & Salakhutdinov's measure, with pixels in [0, 1]: PCA-30 gives 13.87 on the MNIST test
+set). ``mse`` is the same per value, ``bce`` the binary cross-entropy per value, defined for pixels
+in [0, 1] only: on real-valued data (standardized or whitened patches) it is NaN.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class ReconstructionMeter:
     def __init__(self) -> None:
         self.sq_err: Tensor | float = 0.0
         self.bce: Tensor | float = 0.0
+        self.outside: Tensor | bool = False  # a target value outside [0, 1]: no BCE
         self.n_images = 0
         self.n_pixels = 0
 
@@ -29,9 +32,11 @@ class ReconstructionMeter:
         self.sq_err = self.sq_err + (recon - target).pow(2).sum()
         if logits is not None:
             bce = F.binary_cross_entropy_with_logits(logits.float().flatten(1), target, reduction="sum")
-        else:
-            bce = F.binary_cross_entropy(recon.clamp(1e-7, 1 - 1e-7), target, reduction="sum")
+        else:  # −[t log p + (1 − t) log(1 − p)], written out: F.binary_cross_entropy refuses t ∉ [0, 1]
+            p = recon.clamp(1e-7, 1 - 1e-7)
+            bce = -(target * p.log() + (1 - target) * (-p).log1p()).sum()
         self.bce = self.bce + bce
+        self.outside = self.outside | (target.min() < 0) | (target.max() > 1)
         self.n_images += recon.shape[0]
         self.n_pixels += recon.numel()
 
@@ -42,7 +47,7 @@ class ReconstructionMeter:
         return {
             "sq_err_per_image": sq_err / self.n_images,
             "mse": sq_err / self.n_pixels,
-            "bce": float(self.bce) / self.n_pixels,
+            "bce": float("nan") if bool(self.outside) else float(self.bce) / self.n_pixels,
         }
 
 
@@ -79,5 +84,5 @@ def evaluate(model: Any, images: Tensor, batch_size: int = 1000) -> dict[str, fl
 
 
 def sq_err_per_image(recon: Tensor, target: Tensor) -> float:
-    """Σ_pixels (x̂ − x)², averaged over images."""
+    """Σ over an image's C·H·W values of (x̂ − x)², averaged over images."""
     return float((recon.float().flatten(1) - target.float().flatten(1)).pow(2).sum(1).mean())

@@ -13,9 +13,10 @@ import torch
 from aelab.build import build
 from aelab.codespace import save_code_space
 from aelab.config import Config, complete_saved, fingerprint, to_config
-from aelab.data import DATASETS
+from aelab.data import class_names, image_format
 from aelab.data.load import load
 from aelab.errors import AelabError, CorruptFileError, RunDirError
+from aelab.features import save_feature_grid
 from aelab.files import check_can_create, os_error, read_verified, sha256, shown, write_json
 from aelab.images import save_reconstruction_grid
 from aelab.metrics import evaluate
@@ -95,7 +96,9 @@ def _check_writable(folder: Path, is_run_dir: bool) -> None:
     except AelabError as err:
         if not is_run_dir:
             raise
-        raise RunDirError(f"{err}; write eval_test.json and reconstructions.png elsewhere with --out DIR") from None
+        raise RunDirError(
+            f"{err}; write eval_test.json, reconstructions.png and features.png elsewhere with --out DIR"
+        ) from None
 
 
 def evaluate_run(
@@ -106,24 +109,25 @@ def evaluate_run(
     out_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Reload a run, measure its test metrics, and write ``eval_test.json``, a reconstruction grid
-    (``reconstructions.png``: the first ``n_images`` test digits above their reconstructions) and
-    the code space (``codes.png``: test images' codes in 2-D, coloured by class,
-    :mod:`aelab.codespace`) into ``out_dir`` (default: the run's directory; a read-only one is
-    refused before anything is measured). Returns ``{"checkpoint", "test", "grid", "codes"}``."""
+    (``reconstructions.png``: the first ``n_images`` test images above their reconstructions), the
+    first layer's filters (``features.png``, :mod:`aelab.features`) and the code space
+    (``codes.png``: the test images' codes in 2-D, coloured by class, :mod:`aelab.codespace`) into
+    ``out_dir`` (default: the run's directory; a read-only one is refused before anything is
+    measured). Returns ``{"checkpoint", "test", "grid", "features", "codes"}``."""
     run = load_run(run_dir, which, device)
     out = Path(out_dir).expanduser().absolute() if out_dir is not None else run.dir
     try:
         _check_writable(out, out_dir is None)
         data = load(run.config.data, device, limit=1)
-        codes = save_code_space(
-            run.model, data.test_x, data.test_y, DATASETS[run.config.data.name].classes, out / "codes.png"
-        )
+        codes = save_code_space(run.model, data.test_x, data.test_y, class_names(run.config.data), out / "codes.png")
         test = evaluate(run.model, data.test_x, run.config.trainer.eval_batch_size)
-        grid = save_reconstruction_grid(run.model, data.test_x[:n_images], out / "reconstructions.png")
+        value_range = image_format(run.config.data).value_range
+        grid = save_reconstruction_grid(run.model, data.test_x[:n_images], out / "reconstructions.png", value_range)
+        features = save_feature_grid(run.model, out / "features.png")
         write_json(out / "eval_test.json", {"checkpoint": which, "test": test})
     except OSError as err:
         raise os_error(err) from None
-    return {"checkpoint": which, "test": test, "grid": str(grid), "codes": str(codes)}
+    return {"checkpoint": which, "test": test, "grid": str(grid), "features": str(features), "codes": str(codes)}
 
 
 __all__ = ["Run", "evaluate_run", "load_run"]

@@ -32,6 +32,7 @@ CATEGORIES: tuple[str, ...] = (
     "sweeps",
     "bad inputs",
     "disk full",
+    "records",
 )
 MNIST_FILES: tuple[str, ...] = (
     "train-images-idx3-ubyte",

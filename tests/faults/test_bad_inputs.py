@@ -15,7 +15,7 @@ QUICK, EXTENDED = pytest.mark.faults_quick, pytest.mark.faults_extended
 BAD_INPUTS = [
     pytest.param(["+foo=1"], ["foo"], False, id="unknown_key_plus_foo"),
     pytest.param(["+model.widht=128"], ["model.widht"], False, id="unknown_key_model_widht", marks=QUICK),
-    pytest.param(["data.name=cifar10"], ["data.name"], False, id="data_name_cifar10"),
+    pytest.param(["data.name=imagenet"], ["data.name"], False, id="data_name_imagenet"),
     pytest.param(["model.hidden=[]"], ["model.hidden"], False, id="hidden_empty"),
     pytest.param(["data.shift_augment=100"], ["data.shift_augment"], False, id="shift_augment_100"),
     pytest.param(["model=conv", "model.hidden=[10]"], ["model.hidden"], False, id="conv_with_hidden"),
@@ -31,6 +31,13 @@ BAD_INPUTS = [
     pytest.param(["trainer.epochs=-1"], ["trainer.epochs"], False, id="epochs_negative", marks=EXTENDED),
     pytest.param(["optimizer.lr=abc"], ["optimizer.lr"], False, id="lr_not_a_number", marks=EXTENDED),
     pytest.param(["model=transformer"], ["model"], False, id="unknown_model_group", marks=EXTENDED),
+    pytest.param(["seed=18446744073709551616"], ["seed"], False, id="seed_2_64", marks=QUICK),
+    pytest.param(["data.split_seed=99999999999999999999"], ["data.split_seed"], False, id="split_seed_huge"),
+    pytest.param(["optimizer.lr=nan"], ["optimizer.lr"], False, id="lr_nan"),
+    pytest.param(["optimizer.weight_decay=inf"], ["optimizer.weight_decay"], False, id="weight_decay_inf"),
+    pytest.param(["model.depth=8"], [("model.depth", "depth")], False, id="depth_contradiction"),
+    pytest.param(["dept=8"], [("dept", "depth")], False, id="unknown_key_did_you_mean"),
+    pytest.param(["hydra.run.dir={work}/" + "n" * 300], [("n" * 40,)], False, id="run_dir_name_too_long"),
 ]
 
 
@@ -41,7 +48,7 @@ def test_bad_input(case: Case, args: list[str], names: list[str | tuple[str, ...
     keys = {a.split("=", 1)[0].lstrip("+~") for a in args}
     base = [o for o in BAD_BASE if o.split("=", 1)[0] not in keys]
     cmd = [*base, *(a.replace("{work}", str(case.work)) for a in args)]
-    if not any(a.startswith("resume=") for a in args):
+    if not any(a.startswith(("resume=", "hydra.run.dir=")) for a in args):
         cmd.append(f"hydra.run.dir={case.work / 'run'}")
     before = case.snap()
     res = case.cli("train", cmd, timeout=60 if fast else 120, rss_limit_mb=1536 if fast else 4096)

@@ -25,7 +25,7 @@ class PCA:
         return self.components.shape[0]
 
     def encode(self, x: Tensor) -> Tensor:
-        """z = W (x − μ): (N, D) or (N, 1, 28, 28) → (N, k)."""
+        """z = W (x − μ): (N, D) or images (N, C, H, W) → (N, k)."""
         return (x.flatten(1).to(self.mean) - self.mean) @ self.components.T
 
     def decode(self, codes: Tensor) -> Tensor:
@@ -38,7 +38,7 @@ class PCA:
 
 
 def fit_pca(x: Tensor, k: int) -> PCA:
-    """Top-k principal components of x ((N, D) or (N, 1, 28, 28)), from ``torch.linalg.eigh`` of the
+    """Top-k principal components of x ((N, D) or images (N, C, H, W)), from ``torch.linalg.eigh`` of the
     covariance in float64; results are cast back to x's dtype. Each component's sign is fixed so that
     its largest-magnitude entry is positive (a deterministic basis)."""
     x64 = x.flatten(1).double()  # a copy we may center in place

@@ -33,7 +33,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from aelab.cli.startup import fail, release_stderr
 from aelab.config import check, override_key, to_config, to_dict
 from aelab.config.sweep import axes_of
-from aelab.data import check_dataset
+from aelab.data import check_data
 from aelab.errors import AelabError, RunDirError
 from aelab.files import FILE_MODE, check_can_create, os_error
 from aelab.training.rundir import RunDir, plan
@@ -59,7 +59,7 @@ class PreflightCallback(Callback):
                 config.hydra.run.dir = str(run_dir)
             decision = plan(run_dir, to_dict(cfg), resume=bool(cfg.resume), skip_done=cfg.skip_done)
             if decision.action == "fresh":
-                check_dataset(cfg.data.name, cfg.data.root, cfg.data.download)
+                check_data(cfg.data)
             from aelab.hardware import resolve_device  # torch: the run is going to start
 
             check(cfg, resolve_device(cfg.device))  # the memory it needs on its device

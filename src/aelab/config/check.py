@@ -8,7 +8,6 @@ looks at the device; everything before it runs without torch.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 from aelab.config.schema import Config
@@ -41,14 +40,16 @@ def check_keys(config: Config) -> None:
 def training_bytes(config: Config) -> int:
     """About how many bytes training ``config`` needs on its device: weights, gradients, optimizer
     state, the kept best weights and a serialized checkpoint (7–8 copies of the parameters), the
-    layer outputs of a training and an evaluation batch, and the dataset's images."""
-    from aelab.data import DATASETS
+    layer outputs of a training and an evaluation batch, and the dataset's images (their shape and
+    number under ``data.*``: :func:`aelab.data.image_format`)."""
+    from aelab.data import dataset_of, image_format
 
-    dataset = DATASETS[config.data.name]
-    size = config.model.size(dataset.shape)
+    images = image_format(config.data)
+    size = config.model.size(images.shape)
     copies = 8 if config.optimizer.name == "adam" else 7
     batch = config.trainer.batch_size * 2 + config.trainer.eval_batch_size
-    return 4 * (copies * size.params + batch * size.floats_per_example + dataset.n_images * math.prod(dataset.shape))
+    n_images = dataset_of(config.data).images_of(config.data)
+    return 4 * (copies * size.params + batch * size.floats_per_example + n_images * images.n_values)
 
 
 def _with(config: Config, key: str, value: Any) -> Config:
@@ -79,9 +80,9 @@ def check_size(config: Config, device: Any) -> None:
     need = training_bytes(config)
     if budget is None or need <= 0.9 * budget:
         return
-    from aelab.data import DATASETS
+    from aelab.data import image_format
 
-    size = config.model.size(DATASETS[config.data.name].shape)
+    size = config.model.size(image_format(config.data).shape)
     keys = {
         **size.keys,
         "trainer.batch_size": config.trainer.batch_size,

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, Optional
 from omegaconf import MISSING
 
 from aelab.backprop.activations import ACTIVATIONS
-from aelab.data import DATASETS
+from aelab.data import DATASETS, check_keys_apply, image_format
+from aelab.data.sets.emnist import SPLITS as EMNIST_SPLITS
+from aelab.data.whiten import NORMALIZE
 from aelab.errors import ConfigError
 from aelab.keys import SEED_MAX, key
 from aelab.loggers import LOGGER_CONFIGS, LOGGER_NAMES
@@ -28,6 +30,9 @@ DEVICES = ("auto", "cpu", "cuda")
 
 @dataclass
 class DataConfig:
+    """``data.*``: the keys every dataset reads, then each dataset's own (null where it does not
+    apply: a dataset's ``conf/data/<name>.yaml`` sets them, and they are refused for the others)."""
+
     name: str = key("mnist", "the dataset", choices=DATASETS, hparam="dataset")
     root: str = key("${oc.env:AELAB_DATA_DIR,data}", "the folder that holds <dataset>/raw", role="where")
     download: bool = key(True, "download missing files (never under AELAB_OFFLINE=1)", role="where")
@@ -46,6 +51,26 @@ class DataConfig:
         hparam="unshifted_last",
         missing=0,
     )
+    grayscale: Optional[bool] = key(
+        None, "cifar10, svhn, patches: one grey channel (luma) instead of colour", hparam="grayscale", missing=None
+    )
+    patch_size: Optional[int] = key(
+        None, "patches: the side of the square patches, in pixels", low=2, high=64, hparam="patch_size", missing=None
+    )
+    normalize: Optional[str] = key(
+        None,
+        "patches: none (pixels in [0, 1]), standardize, or zca (whitened); not none needs a linear output",
+        choices=NORMALIZE,
+        hparam="normalize",
+        missing=None,
+    )
+    split: Optional[str] = key(None, "emnist: which of its splits", choices=EMNIST_SPLITS, missing=None)
+    path: Optional[str] = key(None, "folder: your folder of images (flat, or a subfolder per class)", role="where")
+    size: Optional[int] = key(None, "folder: images resized to size × size", low=2, high=1024, missing=None)
+    channels: Optional[int] = key(None, "folder: 1 (grey) or 3 (colour)", choices=(1, 3), missing=None)
+
+    def check_rules(self) -> None:
+        check_keys_apply(self)
 
 
 @dataclass
@@ -193,7 +218,8 @@ class Config:
                 )
         self.model.check_with(self)
         self.ae.check_with(self)
-        side = min(DATASETS[self.data.name].shape[1:])
+        images = image_format(self.data)
+        side = min(images.shape[1:])
         if self.data.shift_augment > side // 2:  # a larger shift moves most of the image out of it
             raise ConfigError(
                 f"data.shift_augment={self.data.shift_augment} is out of range: data.shift_augment must be "
@@ -201,6 +227,12 @@ class Config:
             )
         if self.pretrain.name == "layerwise":
             self._check_layerwise()
+        if not images.in_unit_range and self.model.output_activation == "sigmoid":
+            raise ConfigError(
+                f"data.normalize={self.data.normalize} gives values outside [0, 1], which a σ output cannot "
+                "reconstruct: use model.output_activation=identity loss=mse (conf/data/patches.yaml sets it), "
+                "or data.normalize=none"
+            )
         if self.model.output_activation != "sigmoid" and self.loss.name == "bce":
             raise ConfigError("loss=bce needs model.output_activation=sigmoid (BCE is on the σ's logits); use loss=mse")
         if self.trainer.cuda_graphs and self.trainer.compile:

@@ -10,12 +10,13 @@ one :class:`DataError` naming the file and what is wrong.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aelab.data.dataset import Dataset, offline
+from aelab.data.fetch import check_digest, read, unpack_beside
+from aelab.data.fetch import download as download_files
 from aelab.errors import DataError
 
 IMAGE_MAGIC, LABEL_MAGIC = 0x00000803, 0x00000801
@@ -28,10 +29,7 @@ def _expected_magic(name: str) -> int:
 
 def check_idx(path: Path, sha256: str | None, count: int | None = None, side: tuple[int, int] | None = None) -> int:
     """Check one raw IDX file (images of ``side`` = (rows, cols)); return its number of items."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise DataError(f"{path} cannot be read: {err.strerror or err}") from None
+    data = read(path)
     want = _expected_magic(path.name)
     kind = "image" if want == IMAGE_MAGIC else "label"
     if len(data) < 8:
@@ -57,11 +55,7 @@ def check_idx(path: Path, sha256: str | None, count: int | None = None, side: tu
             f"{path} is {what}: {len(data):,} bytes, its header ({' × '.join(map(str, dims))} "
             f"{kind}s) needs {expected:,}"
         )
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise DataError(
-            f"{path} is corrupt: its SHA-256 differs from the published one (size and header "
-            "are right, so bytes were changed); replace the file"
-        )
+    check_digest(path, data, sha256=sha256, why="size and header are right, so bytes were changed")
     return dims[0]
 
 
@@ -78,27 +72,42 @@ class IdxDataset(Dataset):
     def raw(self, root: Path) -> Path:
         return Path(root).expanduser() / self.tv_class / "raw"
 
-    def check(self, root: Path, download: bool) -> tuple[int, int]:
-        raw = self.raw(root)
-        missing = _extract_archives(raw, [f for f in self.sha256 if not (raw / f).is_file()])
+    def files(self, data: Any) -> dict[str, str | None]:
+        """The raw files (train images, train labels, test images, test labels) → published SHA-256."""
+        return self.sha256
+
+    def check(self, root: Path, download: bool, data: Any = None) -> tuple[int, int]:
+        raw, files = self.raw(root), self.files(data)
+        missing = unpack_beside(raw, [f for f in files if not (raw / f).is_file()], also=("gzip",))
         if missing:
             where = f"{self.title} is not in {raw} (missing {', '.join(missing)})"
             if offline() or not download:
                 raise self.missing_advice(where, download)
-            _download(self, Path(root).expanduser(), where)
-        counts = {
-            file: check_idx(
-                raw / file, sha, self.sizes[file.startswith("t10k")] if self.sizes else None, self.shape[1:]
-            )
-            for file, sha in self.sha256.items()
-        }
-        for split in ("train", "t10k"):
-            images, labels = counts[f"{split}-images-idx3-ubyte"], counts[f"{split}-labels-idx1-ubyte"]
-            if images != labels:
-                raise DataError(f"{raw}: {split}-images holds {images:,} images but {split}-labels {labels:,} labels")
-        return counts["train-images-idx3-ubyte"], counts["t10k-images-idx3-ubyte"]
+            root = Path(root).expanduser()
+            holds = f"{self.tv_class}/raw"
+            download_files([root, root / self.tv_class, raw], lambda: self.fetch(root, data), where, holds)
+        names = list(files)
+        counts = [
+            check_idx(raw / file, files[file], self.sizes[i // 2] if self.sizes else None, self.shape[1:])
+            for i, file in enumerate(names)
+        ]
+        short = [n.rsplit("-idx", 1)[0] for n in names]  # train-images, t10k-labels, ...
+        for i in (0, 2):
+            if counts[i] != counts[i + 1]:
+                raise DataError(
+                    f"{raw}: {short[i]} holds {counts[i]:,} images but {short[i + 1]} {counts[i + 1]:,} labels"
+                )
+        return counts[0], counts[2]
 
-    def load(self, root: Path) -> tuple[Any, Any, Any, Any]:
+    def fetch(self, root: Path, data: Any) -> None:
+        """torchvision's download of both splits into ``root``."""
+        from torchvision import datasets
+
+        cls = getattr(datasets, self.tv_class)
+        cls(str(root), train=True, download=True)
+        cls(str(root), train=False, download=True)
+
+    def load(self, root: Path, data: Any = None) -> tuple[Any, Any, Any, Any]:
         """The four files as tensors (checked by :meth:`check` first): each file is its header and
         its values, one byte each, so the values are a view of the file's bytes."""
         raw = self.raw(root)
@@ -115,51 +124,6 @@ def read_idx(path: Path) -> Any:
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     values = torch.frombuffer(data, dtype=torch.uint8, offset=4 + 4 * ndim)
     return values.view(dims[0], 1, *dims[1:]) if ndim == 3 else values.long()
-
-
-def _extract_archives(raw: Path, missing: list[str]) -> list[str]:
-    """Unpack ``<file>.gz`` archives lying beside a missing raw file (no network needed); return what
-    is still missing."""
-    found = [m for m in missing if (raw / f"{m}.gz").is_file()]
-    if found:
-        from torchvision.datasets.utils import extract_archive
-
-        for name in found:
-            try:
-                extract_archive(str(raw / f"{name}.gz"), str(raw))
-            except (OSError, EOFError) as err:
-                raise DataError(
-                    f"{raw / (name + '.gz')} could not be unpacked ({type(err).__name__}: {_reason(err)})"
-                ) from None
-    return [m for m in missing if not (raw / m).is_file()]
-
-
-def _reason(err: BaseException) -> str:
-    """An exception's message on one line (torchvision's download errors span several)."""
-    text = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _download(ds: IdxDataset, root: Path, where: str) -> None:
-    """torchvision's download into ``root``; on failure, the folders it made are removed again (a
-    refused run leaves nothing behind) and one DataError gives the reason."""
-    from torchvision import datasets
-
-    made = [p for p in (root, root / ds.tv_class, ds.raw(root)) if not p.exists()]
-    cls = getattr(datasets, ds.tv_class)
-    try:
-        cls(str(root), train=True, download=True)
-        cls(str(root), train=False, download=True)
-    except Exception as err:  # the network, a mirror, a checksum: said in one line below
-        for folder in reversed(made):
-            try:
-                folder.rmdir()  # only if empty: never a file the user put there
-            except OSError:
-                pass
-        raise DataError(
-            f"{where} and downloading it failed ({type(err).__name__}: {_reason(err)}): check the network, "
-            f"or copy the files there, or point data.root (or AELAB_DATA_DIR) at a folder holding {ds.tv_class}/raw"
-        ) from None
 
 
 __all__ = ["IMAGE_MAGIC", "LABEL_MAGIC", "RAW_FILES", "IdxDataset", "check_idx"]

@@ -1,13 +1,17 @@
 """Datasets as tensors on the training device, split once into train / validation / test.
 
-:func:`load_dataset` holds the whole set in one float tensor (pixels in [0, 1]): the dataset's
-training images split into train and a fixed, seeded validation set, and its test images. A
-mini-batch is an index slice of a fresh permutation drawn every epoch (the lecture's reshuffling,
-:mod:`aelab.data.augment`), so there is no per-sample DataLoader in the hot path.
+:func:`load` holds the whole set in one float tensor: the dataset's training images split into
+train and a fixed validation set (a seeded draw, or the row's own: other photographs), and its test
+images. Pixels are in [0, 1] (uint8 files divided by 255); a dataset that normalises its values
+(whitened patches) hands them over as they are. A colour dataset with ``data.grayscale=true`` is
+turned grey here, as luma Y = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601). A mini-batch is an index
+slice of a fresh permutation drawn every epoch (the lecture's reshuffling, :mod:`aelab.data.augment`),
+so there is no per-sample DataLoader in the hot path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -15,14 +19,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from aelab.data import DATASETS, check_dataset
+from aelab.data import check_data, dataset_of
+from aelab.data.dataset import N_VAL, option
+from aelab.errors import DataError
 
-N_VAL = 5_000  # the validation images held out of the training set (fewer for tiny test files)
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as PIL's convert("L")
 
 
 @dataclass
 class Splits:
-    """Images (N, C, H, W) float in [0, 1] and labels (N,) int64, per split."""
+    """Images (N, C, H, W) float and labels (N,) int64, per split."""
 
     train_x: Tensor
     train_y: Tensor
@@ -35,11 +41,71 @@ class Splits:
         return Splits(*(getattr(self, f.name).to(device) for f in fields(self)))
 
 
-def split_sizes(n_images: int, limit: int | None = None) -> tuple[int, int]:
-    """(training, validation) images of a training set of ``n_images`` (see :func:`load_dataset`)."""
-    n_val = min(N_VAL, n_images // 12)
+def split_sizes(n_images: int, data: Any = None) -> tuple[int, int]:
+    """(training, validation) images of a training set of ``n_images`` under ``data`` (its data
+    config: the dataset's validation rule, and ``data.limit``)."""
+    n_val = dataset_of(data).held_out(n_images)
     n_train = n_images - n_val
-    return (n_train if limit is None else min(limit, n_train)), n_val
+    limit = option(data, "limit")
+    return (n_train if limit is None else min(int(limit), n_train)), n_val
+
+
+def as_values(images: Tensor) -> Tensor:
+    """Float images: uint8 pixels divided by 255, float values as they are."""
+    return images.float().div_(255) if images.dtype == torch.uint8 else images.float()
+
+
+def to_grey(images: Tensor) -> Tensor:
+    """N×3×H×W colour → N×1×H×W luma (the module doc's weights)."""
+    weights = torch.tensor(LUMA, dtype=images.dtype).view(1, 3, 1, 1)
+    return (images * weights).sum(1, keepdim=True)
+
+
+def _values(config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        values = dataclasses.asdict(config)
+    else:
+        values = dict(config or {})
+    values.update(overrides)
+    values["name"] = values.get("name") or "mnist"
+    values["download"] = bool(values.get("download"))
+    values["split_seed"] = values.get("split_seed") or 0
+    return values
+
+
+def load(config: Any, device: torch.device | str = "cpu", **overrides: Any) -> Splits:
+    """The dataset of a ``data`` config (a DataConfig or a plain dict, e.g. a run's) as tensors: its
+    training images split into train / validation (the row's rule: 55,000 / 5,000 for MNIST), and
+    its test images. ``overrides`` replace keys (``limit=1``: only what evaluation needs).
+
+    ``data.limit`` keeps the first N training images (after the split), ``data.eval_limit`` the
+    first N validation and test images."""
+    data = _values(config, overrides)
+    check_data(data)
+    row = dataset_of(data)
+    train_images, train_labels, test_images, test_labels = row.load(Path(str(data.get("root"))).expanduser(), data)
+    want = row.image_format(data).shape
+    images, test_x = as_values(train_images), as_values(test_images)
+    if want[0] == 1 and images.shape[1] == 3:
+        images, test_x = to_grey(images), to_grey(test_x)
+    for split, x in (("training", images), ("test", test_x)):
+        if tuple(x.shape[1:]) != want:
+            raise DataError(f"{row.title}: its {split} images are {tuple(x.shape[1:])}, expected {want}")
+    n_val = row.held_out(len(images))
+    if row.val_last:  # the row's own validation images: the last n_val (e.g. other photographs)
+        train_idx, val_idx = torch.arange(len(images) - n_val), torch.arange(len(images) - n_val, len(images))
+    else:
+        perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(int(data["split_seed"])))
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
+    if data.get("limit") is not None:
+        train_idx = train_idx[: int(data["limit"])]
+    eval_limit = data.get("eval_limit")
+    val_idx = val_idx[:eval_limit] if eval_limit is not None else val_idx
+    test_y = test_labels
+    if eval_limit is not None:
+        test_x, test_y = test_x[:eval_limit], test_y[:eval_limit]
+    splits = Splits(images[train_idx], train_labels[train_idx], images[val_idx], train_labels[val_idx], test_x, test_y)
+    return splits.to(device)
 
 
 def load_dataset(
@@ -50,38 +116,11 @@ def load_dataset(
     eval_limit: int | None = None,
     split_seed: int = 0,
     device: torch.device | str = "cpu",
+    **keys: Any,
 ) -> Splits:
-    """The dataset as tensors: its training images split into train / validation (5,000, by a
-    seeded permutation: 55,000 / 5,000 for MNIST), and its test images.
-
-    Args:
-        limit: keep only the first ``limit`` training images (after the split), for quick runs.
-        eval_limit: keep only the first ``eval_limit`` validation and test images.
-    """
-    check_dataset(name, root, download)
-    train_images, train_labels, test_images, test_labels = DATASETS[name].load(Path(root).expanduser())
-    images = train_images.float().div_(255)
-    n_val = split_sizes(len(images))[1]
-    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(split_seed))
-    val_idx, train_idx = perm[:n_val], perm[n_val:]
-    if limit is not None:
-        train_idx = train_idx[:limit]
-    val_idx = val_idx[:eval_limit] if eval_limit is not None else val_idx
-    test_x, test_y = test_images.float().div_(255), test_labels
-    if eval_limit is not None:
-        test_x, test_y = test_x[:eval_limit], test_y[:eval_limit]
-    splits = Splits(images[train_idx], train_labels[train_idx], images[val_idx], train_labels[val_idx], test_x, test_y)
-    return splits.to(device)
+    """:func:`load` of dataset ``name`` in ``root``; ``keys``: its own data keys (``patch_size=8``)."""
+    values = dict(name=name, root=str(root), download=download, limit=limit, eval_limit=eval_limit)
+    return load({**values, "split_seed": split_seed, **keys}, device)
 
 
-def load(config: Any, device: torch.device | str = "cpu", **overrides: Any) -> Splits:
-    """:func:`load_dataset` from a ``data`` config (a DataConfig or a plain dict), e.g. a run's."""
-    get = config.get if isinstance(config, dict) else lambda k, d=None: getattr(config, k, d)
-    args = {k: get(k) for k in ("name", "root", "download", "limit", "eval_limit", "split_seed")}
-    args["name"] = args["name"] or "mnist"
-    args["download"] = bool(args["download"])
-    args["split_seed"] = args["split_seed"] or 0
-    return load_dataset(**{**args, **overrides}, device=device)
-
-
-__all__ = ["N_VAL", "Splits", "load", "load_dataset", "split_sizes"]
+__all__ = ["LUMA", "N_VAL", "Splits", "as_values", "load", "load_dataset", "split_sizes", "to_grey"]

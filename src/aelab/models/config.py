@@ -67,9 +67,9 @@ class ModelConfig:
 
     def check_with(self, config: Any) -> None:
         """Rules that tie the family's keys to the rest of the config: the dataset's image shape."""
-        from aelab.data import DATASETS
+        from aelab.data import image_format
 
-        self.check_shape(DATASETS[config.data.name].shape)
+        self.check_shape(image_format(config.data).shape)
 
     def check_shape(self, shape: tuple[int, int, int]) -> None:
         """A code no wider than an image of ``shape``: an autoencoder compresses."""

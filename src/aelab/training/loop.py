@@ -30,8 +30,8 @@ from omegaconf import DictConfig
 from aelab import faults
 from aelab.build import build
 from aelab.config import Config, check, to_config, to_dict
-from aelab.data import check_dataset
-from aelab.data.load import load_dataset, split_sizes
+from aelab.data import check_data
+from aelab.data.load import load, split_sizes
 from aelab.errors import AelabError, ConfigError, DiskFullError
 from aelab.files import read_json, write_json
 from aelab.gradflow import layer_grad_norms
@@ -98,7 +98,7 @@ def train(
     if decision.action in ("resume", "restart"):
         config = resumed_config(config, decision.config or {})
         check(config, device)
-    n_images = check_dataset(config.data.name, config.data.root, config.data.download)[0]
+    n_images = check_data(config.data)[0]
 
     run = RunDir(where)
     run.lock()
@@ -253,7 +253,7 @@ class _Fit:
         config, device = self.config, self.device
         torch.manual_seed(config.seed)
         model = build(config).to(device)
-        n_train, batch_size = split_sizes(self.n_images, config.data.limit)[0], config.trainer.batch_size
+        n_train, batch_size = split_sizes(self.n_images, config.data)[0], config.trainer.batch_size
         optimizer = build_optimizer(
             config.optimizer, model.network_parameters(), capturable=config.trainer.cuda_graphs, batch_size=batch_size
         )
@@ -287,10 +287,8 @@ class _Fit:
 
     def load_data(self) -> Any:
         d = self.config.data
-        data = load_dataset(
-            d.name, d.root, limit=d.limit, eval_limit=d.eval_limit, split_seed=d.split_seed, device=self.device
-        )
-        expected = split_sizes(self.n_images, d.limit)[0]
+        data = load(d, self.device)
+        expected = split_sizes(self.n_images, d)[0]
         if len(data.train_x) != expected:
             raise RuntimeError(f"the training set has {len(data.train_x)} images, expected {expected}")
         return data

@@ -90,26 +90,26 @@ class CSVLogger(RunLogger):
 
     def _kept_step_rows(self) -> list[dict[str, Any]]:
         """The file's step rows up to the checkpoint's step; a damaged file gives what can be read."""
-        if not self.path.exists() or not self.start_step:
+        if not self.path.exists():
             return []
         try:
-            text = self.path.read_bytes().decode("utf-8", errors="replace")
-            rows = list(csv.DictReader(io.StringIO(text)))
-        except (OSError, csv.Error) as err:
-            log.warning(
-                "%s could not be read (%s): rebuilt from the checkpoint; its step rows are lost", self.path, err
-            )
+            reader = csv.DictReader(io.StringIO(self.path.read_bytes().decode("utf-8", errors="replace")))
+            header = reader.fieldnames or []
+            rows = list(reader) if "step" in header and ({"row", "kind"} & set(header)) else None
+        except (OSError, csv.Error):
+            rows = None
+        if rows is None:
+            log.warning("%s is not this run's CSV: rebuilt from the checkpoint; its step rows are lost", self.path)
             return []
-        kept = [
+        if not self.start_step:  # a run that starts (again) from step 0 keeps no row
+            return []
+        return [
             {**r, "row": "step"}
             for r in rows
             if (r.get("row") or r.get("kind")) == "step"
             and str(r.get("step") or "").isdigit()
             and int(r["step"]) <= self.start_step
         ]
-        if rows and not kept and "step" not in (rows[0] or {}):
-            log.warning("%s is not this run's CSV: rebuilt from the checkpoint; its step rows are lost", self.path)
-        return kept
 
     def _write(self, row: str, step: int, values: dict[str, Any]) -> None:
         if self._writer is not None and self._file is not None:

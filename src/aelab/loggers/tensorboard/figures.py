@@ -36,17 +36,21 @@ def interpolation_ends(labels: Tensor, n_classes: int) -> list[int]:
 
 
 @torch.no_grad()
-def interpolation_row(model: Autoencoder, ends: Tensor) -> Tensor:
-    """One row: image A, decodings of (1 − t)·code(A) + t·code(B) for 10 t from 0 to 1, image B."""
+def interpolation_row(model: Autoencoder, ends: Tensor, value_range: tuple[float, float] | None = (0.0, 1.0)) -> Tensor:
+    """One row: image A, decodings of (1 − t)·code(A) + t·code(B) for 10 t from 0 to 1, image B
+    (real values on one scale: :func:`aelab.images.shown`)."""
     from torchvision.utils import make_grid
+
+    from aelab.images import enlarged, shown
 
     codes = model.encode(ends)
     t = torch.linspace(0, 1, INTERPOLATION_STEPS, device=codes.device, dtype=codes.dtype)
     t = t.reshape(-1, *([1] * (codes.dim() - 1)))
     path = (1 - t) * codes[:1] + t * codes[1:2]
-    decoded = model.decode(path).float().clamp(0, 1)
+    decoded = model.decode(path).float()
     row = torch.cat([ends[:1].float(), decoded, ends[1:2].float()]).cpu()
-    return make_grid(row, nrow=len(row), padding=2, pad_value=1.0)
+    scale = torch.full_like(row, float(ends.float().abs().max()))  # one scale for the whole row
+    return make_grid(enlarged(shown(row, value_range, like=scale)), nrow=len(row), padding=2, pad_value=1.0)
 
 
 __all__ = ["INTERPOLATION_STEPS", "interpolation_ends", "interpolation_row", "pick_by_class"]

@@ -29,7 +29,10 @@ measured once for every logger by :class:`aelab.loggers.base.Loggers` and writte
     last logging step) and ``activations/`` (a fixed validation batch).
 ``images``
     ``images/reconstructions`` (a fixed set of ``n_images`` test images, cycling through the
-    classes, above their reconstructions) per epoch, ``images/interpolation`` at the end.
+    classes, above their reconstructions) per epoch, ``images/interpolation`` at the end; and
+    ``features/<layer>``, the first weight layer's filters as an image grid, per epoch
+    (:mod:`aelab.features`: each unit's input weights as an image of the data's shape, colour
+    where the data is colour; a convolution's kernels as small tiles).
 the autoencoder kind (``ae``)
     ``loss/recon``, ``loss/penalty``, ``loss/kl`` (the loss's parts, per logging step and as
     ``…_epoch``), the kind's evaluation metrics as ``metric/val_*`` / ``metric/test_*``, and per epoch
@@ -53,6 +56,7 @@ where a resume of a run killed before its final commit purges them too.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +67,11 @@ from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from aelab.config.convert import lookup
 from aelab.config.sweep import current_axes
-from aelab.data import DATASETS
+from aelab.data import class_names, image_format
 from aelab.data.load import Splits
+from aelab.features import feature_grid
 from aelab.gradflow import first_last_ratio
-from aelab.images import reconstruction_grid
+from aelab.images import reconstruction_grid, shown
 from aelab.loggers.base import RunLogger
 from aelab.loggers.hparams import task_overrides
 from aelab.loggers.tensorboard.figures import interpolation_ends, interpolation_row, pick_by_class
@@ -83,14 +88,16 @@ class TensorBoardLogger(RunLogger):
     def __init__(self, config: Any, run_dir: str | Path, start_step: int = 0, best_val: float = math.inf) -> None:
         self.cfg = config.logging
         self.loss_name = config.loss.name
-        dataset = DATASETS[config.data.name]
-        self.n_values, self.n_classes = math.prod(dataset.shape), len(dataset.classes)
-        self.classes = list(dataset.classes)
+        images = image_format(config.data)
+        self.n_values, self.value_range = images.n_values, images.value_range
+        self.classes = class_names(config.data)
         self.log_dir = Path(run_dir) / "tb"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.step, self._best_val = start_step, best_val
         # On resume, TensorBoard drops what the first attempt logged after the checkpoint (the
-        # steps this attempt repeats), so no curve doubles back.
+        # steps this attempt repeats), so no curve doubles back. It applies that purge to the files
+        # before this one in name order, whose first field is the second the file was made in.
+        _after_the_newest_file(self.log_dir)
         self.writer = SummaryWriter(log_dir=str(self.log_dir), purge_step=start_step + 1 if start_step else None)
         self.on = {
             k: bool(getattr(self.cfg, k))
@@ -173,7 +180,10 @@ class TensorBoardLogger(RunLogger):
             if self.on["histograms"] and epoch % int(self.cfg.histograms_every_n_epochs) == 0:
                 self._histograms(model, data, step)
             if self._fixed is not None:
-                w.add_image("images/reconstructions", reconstruction_grid(model, self._fixed), step)
+                w.add_image("images/reconstructions", reconstruction_grid(model, self._fixed, self.value_range), step)
+            if self.on["images"]:
+                layer, grid = feature_grid(model)
+                w.add_image(f"features/{layer}", grid, step)
             self._kind_figures(model, data, step)
         finally:
             model.train(was_training)
@@ -203,11 +213,12 @@ class TensorBoardLogger(RunLogger):
                     n = min(int(self.cfg.n_projector), len(data.test_x))
                     x = data.test_x[:n]
                     codes = torch.cat([model.encode(c).flatten(1).float() for c in x.split(1000)])
+                    labels = data.test_y[:n].tolist()
                     w.add_embedding(
                         codes.cpu(),
-                        metadata=self._class_rows(data.test_y[:n].tolist()),
+                        metadata=self._class_rows(labels),
                         metadata_header=["class", "name"],
-                        label_img=x.float().cpu(),
+                        label_img=shown(x, self.value_range).cpu(),
                         global_step=step,
                         tag="codes",
                     )
@@ -279,8 +290,8 @@ class TensorBoardLogger(RunLogger):
 
     def _interpolation(self, model: Autoencoder, data: Splits, step: int) -> None:
         """Decodings along the line between the codes of two test images (:func:`interpolation_row`)."""
-        ends = data.test_x[interpolation_ends(data.test_y, self.n_classes)]
-        self.writer.add_image("images/interpolation", interpolation_row(model, ends), step)
+        ends = data.test_x[interpolation_ends(data.test_y, len(self.classes))]
+        self.writer.add_image("images/interpolation", interpolation_row(model, ends, self.value_range), step)
 
     # --- hparams ----------------------------------------------------------------------------------
     def _write_hparams_start(self, config: dict[str, Any]) -> None:
@@ -298,6 +309,15 @@ class TensorBoardLogger(RunLogger):
         _, _, sei = hparams_summaries({}, {})  # a SessionEndInfo with STATUS_SUCCESS
         self.writer._get_file_writer().add_summary(sei)
         self.writer.flush()
+
+
+def _after_the_newest_file(log_dir: Path) -> None:
+    """Wait (under a second, only when an earlier attempt's file was made in this very second) until a
+    new event file's name sorts after every file in ``log_dir``."""
+    stamps = [p.name.split(".")[3] for p in log_dir.glob("events.out.tfevents.*")]
+    newest = max((int(s) for s in stamps if s.isdigit()), default=0)
+    while int(time.time()) <= newest:
+        time.sleep(0.05)
 
 
 LOGGER = TensorBoardLogger

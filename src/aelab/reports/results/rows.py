@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from aelab.analysis import PCA, PCAEncoder, fit_pca, precision_at_k
 from aelab.config import compose, to_dict
+from aelab.data import image_format
 from aelab.hardware import describe
 from aelab.images import save_reconstruction_grid
 from aelab.metrics import evaluate
@@ -52,13 +53,19 @@ def _test_error(model: nn.Module, data: EvalData, settings: Settings, label: str
 
 
 def _reconstruction(
-    model: nn.Module, data: EvalData, settings: Settings, img_dir: Path, method: str, label: str
+    model: nn.Module,
+    data: EvalData,
+    settings: Settings,
+    img_dir: Path,
+    method: str,
+    label: str,
+    value_range: tuple[float, float] | None = (0.0, 1.0),
 ) -> tuple[dict[str, float], str]:
+    """The test error, and the grid ``results_<method>.png`` (real values shown as
+    :func:`aelab.images.shown` says)."""
     test = _test_error(model, data, settings, label)
     grid = save_reconstruction_grid(
-        model,
-        data.test_x[: settings.grid_images],
-        img_dir / f"results_{method}.png",
+        model, data.test_x[: settings.grid_images], img_dir / f"results_{method}.png", value_range
     )
     return test, grid.name
 
@@ -190,7 +197,8 @@ def run_row(
     status = metrics.get("status", "unknown")
     log.info("[%s] %s run %s: %s, %s epochs", method, source, run_dir, status, metrics.get("epochs_completed"))
     if grid:
-        test, grid_name = _reconstruction(model, data, settings, img_dir, method, method)
+        value_range = image_format(run.config.data).value_range
+        test, grid_name = _reconstruction(model, data, settings, img_dir, method, method, value_range)
     else:
         test, grid_name = _test_error(model, data, settings, method), None
     row = make_row(

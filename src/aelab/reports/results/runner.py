@@ -143,15 +143,15 @@ def run_table(spec: TableSpec, settings: RunSettings) -> dict[str, Any]:
     """Measure the selected rows of ``spec`` (trained here, or collected from ``settings.runs``) and
     write its JSON file, RESULTS.md (``settings.out``) and img/ beside it after every row; return
     the table as written last. Refused before anything is trained or written: an unknown row, a
-    table file that cannot be read, MNIST missing."""
+    table file that cannot be read, the table's data (MNIST) missing."""
     rows = select_rows(spec, settings.rows, settings.runs)
     out = Path(settings.out)
     read_table(out.parent / spec.file)
     measure = settings.measure or (QUICK if settings.quick else FULL)
     device = resolve_device(settings.device)
     data_root = settings.data_root or os.environ.get("AELAB_DATA_DIR", "data")
-    with Timer(f"loading MNIST from {data_root}"):
-        data = EvalData.load(data_root, device)
+    with Timer(f"loading {spec.data_title} from {data_root}"):
+        data = (spec.data or EvalData.load)(data_root, device)
     img_dir = out.parent / "img"
     img_dir.mkdir(parents=True, exist_ok=True)  # only once the data is there: a refused run creates nothing
     ctx = Context(settings, measure, data, device, img_dir)

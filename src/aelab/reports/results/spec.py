@@ -60,7 +60,7 @@ class Context:
 
     settings: RunSettings
     measure: Settings
-    data: EvalData
+    data: EvalData  # the table's data (TableSpec.data): MNIST, or None where each row loads its own
     device: torch.device
     img_dir: Path
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -106,6 +106,8 @@ class TableSpec:
     derive: Callable[[list[dict[str, Any]], dict[str, Any]], dict[str, Any]] = no_fields  # from rows, fields
     start_group: Callable[[Context, str], None] | None = None
     end_group: Callable[[Context, str, list[dict[str, Any]]], None] | None = None
+    data: Callable[[Path | str, torch.device], Any] | None = None  # what every row is measured on (None: MNIST)
+    data_title: str = "MNIST"  # ... in the log: "loading MNIST from <root>"
 
     def row(self, name: str) -> Row:
         return next(r for r in self.rows if r.name == name)

@@ -21,7 +21,7 @@ from aelab.reports.render import Bullets, Code, Image, Para, Section, Table, ren
 from aelab.reports.sweep import plots
 from aelab.reports.sweep.collect import Job, Sweep, collect_sweep, finite, grid_of
 from aelab.reports.sweep.gradflow import format_ratio, ratio_table
-from aelab.reports.sweep.recon import reconstruction_grids
+from aelab.reports.sweep.recon import chosen_runs, reconstruction_grids
 from aelab.reports.sweep.reproduce import display_dir, reproduce_section, train_command
 from aelab.reports.sweep.table import write_results_csv
 
@@ -81,12 +81,14 @@ def _build(sweep: Sweep, recon: bool) -> ReportResult:
         except Exception as err:  # one broken figure must not cost the whole report
             problems.append(f"figure {name}: {type(err).__name__}: {err}")
 
-    best, worst = best_and_worst(sweep.jobs)
+    best, _ = best_and_worst(sweep.jobs)
+    chosen = chosen_runs(sweep.jobs, sweep.swept)
     grids: dict[str, Path | str] = {}
-    if recon and best is not None:
-        chosen = {"best": best} if worst is None or worst is best else {"best": best, "worst": worst}
+    if recon and chosen:
         grids = reconstruction_grids(chosen, out_dir, cwd=sweep.cwd)
-        figures.update({f"recon_{k}": v for k, v in grids.items() if isinstance(v, Path)})
+        figures.update(
+            {k if k.startswith("features_") else f"recon_{k}": v for k, v in grids.items() if isinstance(v, Path)}
+        )
     for stale in out_dir.glob("*.png"):  # from an earlier build, e.g. a worst run that is now best
         if stale not in figures.values():
             stale.unlink()
@@ -108,7 +110,7 @@ def _build(sweep: Sweep, recon: bool) -> ReportResult:
             "No run finished an epoch: nothing to plot.",
         ),
         gradflow_section(sweep, figures.get("gradflow")),
-        recon_section(sweep, best, worst, grids)
+        recon_section(sweep, chosen, grids)
         if recon
         else Section("Reconstructions", [Para("Not drawn (reconstruction grids turned off).")]),
         problems_section(sweep),
@@ -176,8 +178,8 @@ def summary_section(sweep: Sweep) -> Section:
             + f". Training time, summed over jobs: {total / 60:.1f} min."
         ),
         Para(
-            "Objective: validation `sq_err_per_image` (squared error summed over the 784 pixels, averaged "
-            "over images), the value aelab-train returns to the sweeper. Test numbers use each run's "
+            "Objective: validation `sq_err_per_image` (squared error summed over an image's C·H·W values, "
+            "averaged over images), the value aelab-train returns to the sweeper. Test numbers use each run's "
             "best-validation checkpoint."
         ),
     ]
@@ -296,31 +298,33 @@ def gradflow_section(sweep: Sweep, figure: Path | None) -> Section:
     return Section("Gradient flow", blocks)
 
 
-def recon_section(sweep: Sweep, best: Job | None, worst: Job | None, grids: dict[str, Path | str]) -> Section:
-    if best is None:
+def recon_section(sweep: Sweep, chosen: dict[str, Job], grids: dict[str, Path | str]) -> Section:
+    if not chosen:
         return Section("Reconstructions", [Para("No completed run: nothing to reconstruct.")])
     blocks: list[Any] = [
         Para(
-            "The first 16 test images (top row) and their reconstructions (bottom row), "
-            "with each run's best checkpoint."
+            "The first 16 test images (top row) and their reconstructions (bottom row), with each run's best "
+            "checkpoint; then what its first layer learned to look for: each unit's input weights as an image "
+            "(a convolution's kernels as small tiles), scaled per unit, zero mid-grey."
         )
     ]
-    for label, job in (("best", best), ("worst", worst)):
-        if job is None or label not in grids:
+    for label, job in chosen.items():
+        if label not in grids:
             continue
+        which, _, dataset = label.partition("_")
         blocks.append(
             Para(
-                f"**{label.capitalize()}** completed run, job {job.num} (`{swept_values(job, sweep)}`): "
-                f"test sq_err_per_image {fmt(job.metric('test'))}."
+                f"**{which.capitalize()}** completed run{f' on {dataset}' if dataset else ''}, job {job.num} "
+                f"(`{swept_values(job, sweep)}`): test sq_err_per_image {fmt(job.metric('test'))}."
             )
         )
-        grid = grids[label]
-        blocks.append(
-            Image(grid, f"reconstructions of the {label} run")
-            if isinstance(grid, Path)
-            else Para(f"(grid not drawn: {grid})")
-        )
-    return Section("Reconstructions", blocks)
+        for key, what in ((label, "reconstructions"), (f"features_{label}", "first-layer features")):
+            grid = grids.get(key)
+            if isinstance(grid, Path):
+                blocks.append(Image(grid, f"{what} of the {label.replace('_', ' on ')} run"))
+            elif grid is not None:
+                blocks.append(Para(f"({what} not drawn: {grid})"))
+    return Section("Reconstructions and features", blocks)
 
 
 def problems_section(sweep: Sweep) -> Section:
