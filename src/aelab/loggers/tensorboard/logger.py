@@ -44,7 +44,7 @@ the autoencoder kind (``ae``)
     this run's own log dir.
 ``projector``
     the codes of ``n_projector`` test images with thumbnails and their class (index and name: the
-    projector's "Color by" offers both), at the end.
+    projector's "Color by" offers both; an unlabelled dataset's codes without), at the end.
 
 The logger reads the model and never changes it or draws random numbers, so a run trains
 bit-identically with logging on or off. It writes an epoch's values before the epoch is committed
@@ -74,7 +74,7 @@ from aelab.gradflow import first_last_ratio
 from aelab.images import reconstruction_grid, shown
 from aelab.loggers.base import RunLogger
 from aelab.loggers.hparams import task_overrides
-from aelab.loggers.tensorboard.figures import interpolation_ends, interpolation_row, pick_by_class
+from aelab.loggers.tensorboard.figures import class_rows, interpolation_ends, interpolation_row, pick_by_class
 from aelab.loggers.tensorboard.hparams import HPARAM_METRICS, experiment_summary, session_row, shown_columns
 from aelab.loggers.tensorboard.layout import layout
 from aelab.loggers.tensorboard.tags import tb_scalar
@@ -213,11 +213,11 @@ class TensorBoardLogger(RunLogger):
                     n = min(int(self.cfg.n_projector), len(data.test_x))
                     x = data.test_x[:n]
                     codes = torch.cat([model.encode(c).flatten(1).float() for c in x.split(1000)])
-                    labels = data.test_y[:n].tolist()
+                    rows = class_rows(data.test_y[:n].tolist(), self.classes)
                     w.add_embedding(
                         codes.cpu(),
-                        metadata=self._class_rows(labels),
-                        metadata_header=["class", "name"],
+                        metadata=rows,
+                        metadata_header=["class", "name"] if rows else None,
                         label_img=shown(x, self.value_range).cpu(),
                         global_step=step,
                         tag="codes",
@@ -283,10 +283,6 @@ class TensorBoardLogger(RunLogger):
         for name, _ in self.layers:
             if name in outputs:
                 w.add_histogram(f"histograms/activations/{name}", outputs[name].float().cpu(), step)
-
-    def _class_rows(self, labels: list[int]) -> list[list[str]]:
-        """The projector's metadata: each point's class index and name, two columns "Color by" offers."""
-        return [[str(c), self.classes[c] if 0 <= c < len(self.classes) else str(c)] for c in labels]
 
     def _interpolation(self, model: Autoencoder, data: Splits, step: int) -> None:
         """Decodings along the line between the codes of two test images (:func:`interpolation_row`)."""
