@@ -226,6 +226,8 @@ def test_joblib_grid_sweep_ends_with_the_report(grid_sweep):
         "None: all 4 jobs completed.",
     ):
         assert text in md
+    assert "## Code space" in md and "![code space of best](report_files/codes_best.png)" in md
+    assert (grid_sweep / "report_files" / "codes_worst.png").read_bytes()[:4] == b"\x89PNG"
     page = (grid_sweep / "report.html").read_text()
     assert "data:image/png;base64," in page and 'src="report_files' not in page  # self-contained
     for name in ("heatmap", "learning_curves", "gradflow", "recon_best", "recon_worst"):

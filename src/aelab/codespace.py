@@ -77,7 +77,9 @@ def draw(points: Tensor, labels: Sequence[int], classes: Sequence[str], shares: 
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     if found:
-        ax.legend(title="class", markerscale=3, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        ax.legend(
+            title="class", markerscale=3, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False
+        )
     fig.tight_layout()
     return fig
 
