@@ -425,7 +425,7 @@ def test_layerwise_pretraining_trains_each_layer_then_unrolls_the_transposed_enc
     )
     the_stages = stages(model)
     assert len(the_stages) == 3 and len(snapshots) == 3 and len(records) == 3
-    assert [r["layer"] for r in records] == [s.name for s in the_stages] == ["01_enc", "02_enc", "03_code"]
+    assert [r["layer"] for r in records] == [s.name for s in the_stages] == ["01_enc", "02_enc", "50_code"]
     for record in records:
         losses = record["losses"]
         assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
@@ -483,7 +483,7 @@ def test_fine_tuning_starts_from_the_pretrained_weights(tiny_cfg, tmp_path):
         assert torch.equal(capture.start[name], value), f"fine-tuning did not start from the pretrained {name}"
     on_disk = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert on_disk["pretrain"]["done"] is True
-    assert [s["layer"] for s in on_disk["pretrain"]["stages"]] == ["01_enc", "02_enc", "03_code"]
+    assert [s["layer"] for s in on_disk["pretrain"]["stages"]] == ["01_enc", "02_enc", "50_code"]
     assert [s["losses"] for s in on_disk["pretrain"]["stages"]] == [r["losses"] for r in records]
     assert all(s["time_s"] >= 0 for s in on_disk["pretrain"]["stages"])
     final = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["model"]

@@ -25,6 +25,7 @@ from aelab.loggers.base import Loggers, NullLogger
 from aelab.loggers.hparams import hparam_dict
 from aelab.loggers.tensorboard.figures import pick_by_class as pick_digits
 from aelab.loggers.tensorboard.logger import TensorBoardLogger
+from aelab.loggers.tensorboard.tags import tb_tag
 from aelab.training.loop import train
 from conftest import REPO, compose
 
@@ -90,9 +91,9 @@ def test_run_writes_every_dashboard(logged_run):
 
     # scalars: losses, metrics, lr, throughput, and the per-layer gradient flow
     for tag in (
-        "loss/train",
-        "loss/train_epoch",
-        "loss/val",
+        "1_loss/train",
+        "1_loss/train_epoch",
+        "1_loss/val",
         "lr",
         "perf/samples_per_s",
         "metric/val_sq_err_per_image",
@@ -104,19 +105,17 @@ def test_run_writes_every_dashboard(logged_run):
     ):
         assert tag in scalars, tag
     for prefix in (
-        "grad_norm/",
-        "delta_norm/",
-        "weight_norm/",
-        "grad_norm_probe/",
-        "grad_norm_log10/",
-        "delta_norm_log10/",
-        "weight_norm_log10/",
-        "grad_norm_probe_log10/",
+        "2_grad_norm_log10/",
+        "3_delta_norm_log10/",
+        "5_weight_norm_log10/",
+        "6_grad_norm_probe_log10/",
     ):
         assert sorted(t.removeprefix(prefix) for t in scalars if t.startswith(prefix)) == layers, prefix
-    for tag in ("grad_norm", "delta_norm"):  # log10 alongside the raw value, so the charts open on a log scale
-        raw, logged = acc.Scalars(f"{tag}/{layers[0]}"), acc.Scalars(f"{tag}_log10/{layers[0]}")
-        assert [math.log10(e.value) for e in raw] == pytest.approx([e.value for e in logged], rel=1e-5)
+    # the norms as their log10 only: a linear card squeezes all but the largest runs onto zero
+    assert not any(t.startswith(("grad_norm", "delta_norm", "weight_norm")) for t in scalars)
+    probe = acc.Scalars(f"6_grad_norm_probe_log10/{layers[0]}")
+    assert [e.step for e in probe] == [8, 16]
+    assert probe[0].value == pytest.approx(math.log10(metrics["history"][0]["grad_norms"][layers[0]]), rel=1e-5)
     # the sweep-level gradient flow, grouped by this run's activation and depth: init (step 0) and each epoch
     from aelab.gradflow import first_last_ratio
 
@@ -125,23 +124,23 @@ def test_run_writes_every_dashboard(logged_run):
         assert [e.step for e in ratio] == [0, 8, 16]
         assert ratio[0].value == pytest.approx(math.log10(first_last_ratio(metrics["grad_norms_init"])), rel=1e-5)
     hidden = [n for n in layers if n.endswith(("_enc", "_dec"))]  # relu layers; code/out are linear
-    assert sorted(t.removeprefix("saturation/") for t in scalars if t.startswith("saturation/")) == hidden
+    assert sorted(t.removeprefix("4_saturation/") for t in scalars if t.startswith("4_saturation/")) == hidden
     for tag in scalars:
         values = [e.value for e in acc.Scalars(tag)]
         assert values and all(math.isfinite(v) for v in values), tag
     # step 1 and every 2 steps of 16, loss/train averaged over those steps; per-epoch values at the
     # epoch's last step
-    assert [e.step for e in acc.Scalars("loss/train")] == LOG_STEPS
-    assert [e.step for e in acc.Scalars(f"grad_norm/{layers[0]}")] == LOG_STEPS
-    assert [e.step for e in acc.Scalars(f"delta_norm/{layers[-1]}")] == LOG_STEPS
-    assert [e.step for e in acc.Scalars("loss/val")] == [8, 16]
+    assert [e.step for e in acc.Scalars("1_loss/train")] == LOG_STEPS
+    assert [e.step for e in acc.Scalars(f"2_grad_norm_log10/{layers[0]}")] == LOG_STEPS
+    assert [e.step for e in acc.Scalars(f"3_delta_norm_log10/{layers[-1]}")] == LOG_STEPS
+    assert [e.step for e in acc.Scalars("1_loss/val")] == [8, 16]
     last_val = acc.Scalars("metric/val_sq_err_per_image")[-1].value
-    assert last_val == pytest.approx(2 * acc.Scalars("loss/val")[-1].value, rel=1e-6)  # mse: E = ½·sq_err
-    assert acc.Scalars("loss/train_epoch")[0].value == pytest.approx(metrics["history"][0]["train_loss"], rel=1e-6)
+    assert last_val == pytest.approx(2 * acc.Scalars("1_loss/val")[-1].value, rel=1e-6)  # mse: E = ½·sq_err
+    assert acc.Scalars("1_loss/train_epoch")[0].value == pytest.approx(metrics["history"][0]["train_loss"], rel=1e-6)
     assert acc.Scalars("metric/test_sq_err_per_image")[-1].value == pytest.approx(
         metrics["test"]["sq_err_per_image"], rel=1e-6
     )
-    assert all(0 <= e.value <= 1 for t in scalars if t.startswith("saturation/") for e in acc.Scalars(t))
+    assert all(0 <= e.value <= 1 for t in scalars if t.startswith("4_saturation/") for e in acc.Scalars(t))
 
     # histograms: weights, biases, gradients and activations of every layer
     for kind in ("weights", "biases", "grads", "activations"):  # one group: TIME SERIES opens on the scalars
@@ -162,25 +161,27 @@ def test_run_writes_every_dashboard(logged_run):
 
     layout = layout_pb2.Layout.FromString(acc.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0])
     charts = {c.title: list(c.multiline.tag) for cat in layout.category for c in cat.chart}
-    assert charts["log10 gradient norm ‖∂E/∂W‖ per layer"] == ["^grad_norm_log10/"]
+    assert charts["log10 gradient norm ‖∂E/∂W‖ per layer"] == ["^2_grad_norm_log10/"]
+    assert charts["train vs val loss"] == [r"^1_loss/train$", r"^1_loss/val$", r"^1_loss/train_epoch$"]
     assert charts["log10 ‖∂E/∂W⁽¹⁾‖ / ‖∂E/∂W⁽ᴸ⁾‖, activation=relu"] == [r"^sweep/ratio_log10/activation=relu$"]
 
     # hparams: experiment, session start (this run's values) and end, in the run's own dir
-    from tensorboard.plugins.hparams import metadata
+    from tensorboard.plugins.hparams import api_pb2, metadata
 
     content = acc.PluginTagToContent("hparams")
     assert set(content) == {metadata.EXPERIMENT_TAG, metadata.SESSION_START_INFO_TAG, metadata.SESSION_END_INFO_TAG}
     experiment = metadata.parse_experiment_plugin_data(content[metadata.EXPERIMENT_TAG])
-    metric_tags = {m.name.tag for m in experiment.metric_infos}
-    assert {"hparam/val_sq_err_per_image", "hparam/test_sq_err_per_image"} <= metric_tags
-    columns = {h.name for h in experiment.hparam_infos}
-    assert {"activation", "depth", "width", "lr", "dataset"} <= columns and "channels" not in columns  # mlp only
+    metrics_shown = {m.name.tag: m.display_name for m in experiment.metric_infos}
+    assert metrics_shown["hparam/val_sq_err_per_image"] == "val sq_err"  # short: the labels do not overlap
+    assert metrics_shown["hparam/test_sq_err_per_image"] == "test sq_err"
+    # a single run (train() outside Hydra: no command line) shows its few defining columns
+    assert [h.name for h in experiment.hparam_infos] == ["family", "ae", "activation", "depth"]
     assert not any(h.differs for h in experiment.hparam_infos)  # a single run varies nothing
+    depth = experiment.hparam_infos[3]
+    assert depth.type == api_pb2.DATA_TYPE_STRING and [v.string_value for v in depth.domain_discrete.values] == ["3"]
     start = metadata.parse_session_start_info_plugin_data(content[metadata.SESSION_START_INFO_TAG])
-    assert start.hparams["activation"].string_value == "relu"
-    assert start.hparams["depth"].number_value == 3 and start.hparams["width"].number_value == 32
-    assert start.hparams["lr"].number_value == pytest.approx(1e-3)
-    assert "channels" not in start.hparams  # a conv-only column stays blank for an mlp
+    assert start.hparams["activation"].string_value == "relu" and start.hparams["depth"].string_value == "3"
+    assert set(start.hparams) == {"family", "ae", "activation", "depth"}
     end = metadata.parse_session_end_info_plugin_data(content[metadata.SESSION_END_INFO_TAG])
     assert end.status == 1  # STATUS_SUCCESS
 
@@ -190,9 +191,81 @@ def test_run_writes_every_dashboard(logged_run):
     (tensors,) = tb.glob("*/codes/tensors.tsv")
     rows = tensors.read_text().strip().splitlines()
     assert len(rows) == 100 and len(rows[0].split("\t")) == metrics["hparams"]["model"]["code_dim"]
-    labels = (tensors.parent / "metadata.tsv").read_text().split()
-    assert len(labels) == 100 and set(labels) <= set("0123456789")
+    header, *labels = (tensors.parent / "metadata.tsv").read_text().splitlines()
+    assert header == "class\tname"  # a header: "Color by" offers the class
+    assert len(labels) == 100 and {row.split("\t")[0] for row in labels} == set("0123456789")
+    assert all(row == f"{d}\t{d}" for row in labels for d in [row.split("\t")[0]])  # MNIST's names are its digits
     assert (tensors.parent / "sprite.png").exists()
+
+
+def _number_end(tag: str, k: int) -> int:
+    """Where the number starting before ``tag[k]`` ends, as TensorBoard reads one (digits, a
+    fraction, an exponent)."""
+    state = "natural"
+    while k < len(tag):
+        c = tag[k]
+        if state in ("natural", "real") and c in "eE":
+            state = "sign"
+        elif state == "natural" and c == ".":
+            state = "real"
+        elif state == "sign" and (c.isdigit() or c in "+-"):
+            state = "exponent"
+        elif not c.isdigit():
+            break
+        k += 1
+    return k
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:  # "1e": JavaScript's Number() gives NaN
+        return math.nan
+
+
+def _compare_tag_names(a: str, b: str) -> int:
+    """TensorBoard's order of TIME SERIES cards (compareTagNames of tensorboard 2.21's frontend):
+    numbers compare by value, digits and "/" come before any other character."""
+    i = j = 0
+    while True:
+        if i == len(a) or j == len(b):
+            return (i < len(a)) - (j < len(b))
+        if a[i].isdigit() and b[j].isdigit():
+            i0, j0, i, j = i, j, _number_end(a, i + 1), _number_end(b, j + 1)
+            x, y = _number(a[i0:i]), _number(b[j0:j])
+            if x != y and not math.isnan(x) and not math.isnan(y):  # JavaScript's NaN compares false
+                return -1 if x < y else 1
+            continue
+        early_a, early_b = a[i] == "/" or a[i].isdigit(), b[j] == "/" or b[j].isdigit()
+        if early_a != early_b:
+            return -1 if early_a else 1
+        if not early_a and a[i] != b[j]:
+            return -1 if a[i] < b[j] else 1
+        i, j = i + 1, j + 1
+
+
+def test_time_series_opens_on_the_loss_then_the_gradient_ladder(logged_run):
+    """TensorBoard's TIME SERIES groups cards by the text before the first "/" in the order of its
+    sorted tags: the loss group comes first, the per-layer log10 gradient norms second, each layer's
+    card in forward order."""
+    import functools
+
+    _, run_dir, _, layers = logged_run
+    tags = _accumulator(run_dir / "tb").Tags()
+    shown = sorted(
+        [*tags["scalars"], *tags["histograms"], *tags["images"]], key=functools.cmp_to_key(_compare_tag_names)
+    )
+    groups = list(dict.fromkeys(t.split("/", 1)[0] for t in shown))
+    assert groups[:6] == [
+        "1_loss",
+        "2_grad_norm_log10",
+        "3_delta_norm_log10",
+        "4_saturation",
+        "5_weight_norm_log10",
+        "6_grad_norm_probe_log10",
+    ]
+    assert [t.removeprefix("2_grad_norm_log10/") for t in shown if t.startswith("2_grad_norm_log10/")] == layers
+    assert _compare_tag_names("a/10", "a/9") == 1 and _compare_tag_names("delta_norm/01", "1_loss/train") == 1
 
 
 def _weights(run_dir: Path, which: str) -> dict[str, torch.Tensor]:
@@ -210,7 +283,7 @@ def test_logging_does_not_change_training(logged_run, mnist_root, tmp_path, extr
         logged = train(_cfg(mnist_root, *extra), run_dir=logged_dir)
         assert logged["status"] == "completed", logged["error"]
         tags = _accumulator(logged_dir / "tb").Tags()["scalars"]
-        assert "delta_norm/01_enc" in tags and "saturation/01_enc" in tags  # the conv layer's hooks ran
+        assert "3_delta_norm_log10/01_enc" in tags and "4_saturation/01_enc" in tags  # the conv layer's hooks ran
     else:
         _, logged_dir, logged, _ = logged_run
     plain_run = train(_cfg(mnist_root, "logging=off", *extra), run_dir=tmp_path / "off")
@@ -237,8 +310,8 @@ def test_switches_turn_dashboards_off(mnist_root, tmp_path):
     assert train(cfg, run_dir=tmp_path)["status"] == "completed"
     acc = _accumulator(tmp_path / "tb")
     scalars = set(acc.Tags()["scalars"])
-    assert "loss/train" in scalars and "metric/test_sq_err_per_image" in scalars
-    assert not any(t.startswith(("grad_norm", "delta_norm", "saturation", "weight_norm", "hparam/")) for t in scalars)
+    assert "1_loss/train" in scalars and "metric/test_sq_err_per_image" in scalars
+    assert not any(t.startswith(("2_", "3_", "4_", "5_", "6_", "sweep/", "hparam/")) for t in scalars)
     assert not acc.Tags()["histograms"] and not acc.Tags()["images"]
     with pytest.raises(KeyError):  # no tag of the hparams plugin at all
         acc.PluginTagToContent("hparams")
@@ -270,9 +343,9 @@ def test_resumed_run_continues_its_dashboard(mnist_root, tmp_path, monkeypatch):
     assert resumed["status"] == "completed", resumed["error"]
     assert len(list((tmp_path / "tb").glob("events.out.tfevents.*"))) == 2
     acc = _accumulator(tmp_path / "tb")
-    assert [e.step for e in acc.Scalars("loss/train")] == LOG_STEPS  # no step twice
-    assert [e.step for e in acc.Scalars("loss/val")] == [8, 16]
-    assert [e.step for e in acc.Scalars("grad_norm/01_enc")] == LOG_STEPS
+    assert [e.step for e in acc.Scalars("1_loss/train")] == LOG_STEPS  # no step twice
+    assert [e.step for e in acc.Scalars("1_loss/val")] == [8, 16]
+    assert [e.step for e in acc.Scalars("2_grad_norm_log10/01_enc")] == LOG_STEPS
     from tensorboard.plugins.hparams import metadata
 
     end = acc.PluginTagToContent("hparams")[metadata.SESSION_END_INFO_TAG]
@@ -401,8 +474,8 @@ def test_no_host_sync_between_logging_steps(monkeypatch, tmp_path):
         else:
             assert logged[step] > baseline[step]
     acc = _accumulator(tmp_path / "tb")
-    assert [e.step for e in acc.Scalars("delta_norm/01_enc")] == log_steps
-    assert [e.step for e in acc.Scalars("saturation/01_enc")] == log_steps
+    assert [e.step for e in acc.Scalars("3_delta_norm_log10/01_enc")] == log_steps
+    assert [e.step for e in acc.Scalars("4_saturation/01_enc")] == log_steps
 
 
 def test_fast_paths_skip_the_step_hooks():
@@ -443,14 +516,14 @@ def test_tensorboard_serves_the_run(logged_run):
             try:
                 runs = _get_json(f"{base}/data/runs")
                 tags = _get_json(f"{base}/data/plugin/scalars/tags")
-                if "run0/tb" in tags and f"grad_norm/{layers[0]}" in tags["run0/tb"]:
+                if "run0/tb" in tags and tb_tag(f"grad_norm/{layers[0]}") in tags["run0/tb"]:
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.5)
         assert "run0/tb" in runs, runs
         run_tags = set(tags.get("run0/tb", {}))
-        assert {f"grad_norm/{n}" for n in layers} <= run_tags and "loss/train" in run_tags
+        assert {tb_tag(f"grad_norm/{n}") for n in layers} <= run_tags and tb_tag("loss/train") in run_tags
         assert "run0/tb" in _get_json(f"{base}/data/plugin/projector/runs")
     finally:
         proc.terminate()
@@ -501,8 +574,8 @@ def test_csv_logger_writes_a_row_per_logging_step_and_per_epoch(mnist_root, tmp_
     assert float(test["metric/test_sq_err_per_image"]) == pytest.approx(metrics["test"]["sq_err_per_image"])
     acc = _accumulator(tmp_path / "tb")  # the same per-step numbers TensorBoard got
     layer = "01_enc"
-    csv_grad = [float(r[f"grad_norm/{layer}"]) for r in rows if r["row"] == "step"]
-    assert csv_grad == pytest.approx([e.value for e in acc.Scalars(f"grad_norm/{layer}")], rel=1e-6)
+    csv_grad = [math.log10(float(r[f"grad_norm/{layer}"])) for r in rows if r["row"] == "step"]
+    assert csv_grad == pytest.approx([e.value for e in acc.Scalars(tb_tag(f"grad_norm/{layer}"))], rel=1e-5)
     assert all(r["delta_norm/01_enc"] for r in rows if r["row"] == "step")
 
 
@@ -522,7 +595,6 @@ def test_a_short_run_draws_every_chart_at_the_default_logging_period(mnist_root,
     assert metrics["status"] == "completed"
     acc = _accumulator(tmp_path / "tb")
     layers = [name for name, _ in model_from_config(metrics["hparams"]).layers()]
-    assert [e.step for e in acc.Scalars("loss/train")] == [1, 16, 32]
+    assert [e.step for e in acc.Scalars("1_loss/train")] == [1, 16, 32]
     for name in layers:
-        assert [e.step for e in acc.Scalars(f"grad_norm/{name}")] == [1, 16, 32]
-        assert [e.step for e in acc.Scalars(f"grad_norm_log10/{name}")] == [1, 16, 32]
+        assert [e.step for e in acc.Scalars(f"2_grad_norm_log10/{name}")] == [1, 16, 32]

@@ -353,7 +353,8 @@ def test_tensorboard_and_evaluate_show_the_features_and_class_names(tmp_path):
     shots = acc.Images("features/01_enc")
     assert len(shots) == 2 and (shots[-1].width, shots[-1].height) == (4 * 26 + 2, 4 * 26 + 2)  # 16 units, 4×4
     (names,) = (tmp_path / "run" / "tb").glob("*/codes/metadata.tsv")
-    assert names.read_text().split() == ["circles", "squares"]  # the projector labels codes by class name
+    rows = [line.split("\t") for line in names.read_text().splitlines()]
+    assert rows == [["class", "name"], ["0", "circles"], ["1", "squares"]]  # the projector names each code's class
     result = evaluate_run(tmp_path / "run", device="cpu", n_images=2, out_dir=tmp_path / "eval")
     from PIL import Image
 

@@ -116,6 +116,24 @@ def test_conv_kernel_is_a_checked_model_key():
         build_model("conv", conv_kernel="im2col")
 
 
+@pytest.mark.parametrize(
+    "family, keys", [("mlp", {"width": 8}), ("conv", {"channels": 2}), ("resconv", {"channels": 2})]
+)
+def test_a_layer_has_the_same_name_for_the_same_role_at_every_depth(family, keys):
+    """The first layer, the code, the decoder's last hidden layer and the output layer are named
+    alike at depths 2 and 8 (one TensorBoard chart per role); each run's names sort in forward order."""
+    shallow, deep = ([n for n, _ in build_model(family, depth=d, code_dim=3, **keys).layers()] for d in (2, 8))
+    for names in (shallow, deep):
+        assert names == sorted(names) and len(set(names)) == len(names)
+        assert (names[0], names[-2], names[-1]) == ("01_enc", "98_dec", "99_out") and "50_code" in names
+        n_enc = names.index("50_code") + 1
+        assert names[:n_enc] == [f"{k:02d}_enc" for k in range(1, n_enc)] + ["50_code"]
+    roles = {"01_enc", "50_code", "98_dec", "99_out"}
+    assert roles <= set(shallow) & set(deep)
+    mlp2 = [n for n, _ in build_model("mlp", depth=2, width=8).layers()]
+    assert mlp2 == ["01_enc", "50_code", "98_dec", "99_out"]  # not 02_code at depth 2 and 02_enc at depth 8
+
+
 def test_typed_output_encode_decode_and_layers():
     model = build_model("mlp", depth=3, width=16, code_dim=5)
     x = torch.rand(4, 1, 28, 28)
@@ -124,7 +142,7 @@ def test_typed_output_encode_decode_and_layers():
     assert out.recon.shape == x.shape and out.code.shape == (4, 5)
     torch.testing.assert_close(out.recon, torch.sigmoid(out.logits))
     torch.testing.assert_close(model.decode(model.encode(x)), out.recon)
-    assert [n for n, _ in model.layers()] == ["01_enc", "02_enc", "03_code", "04_dec", "05_dec", "06_out"]
+    assert [n for n, _ in model.layers()] == ["01_enc", "02_enc", "50_code", "97_dec", "98_dec", "99_out"]
     assert (
         model.summary()
         == "mlp impl=lecture activation=relu layers=784-16-16-5-16-16-784 params="

@@ -436,7 +436,7 @@ def test_kinds_and_pretraining_tables_quick(tmp_path, mnist_root, monkeypatch):
         assert len(r["grad_norms_init"]) == 8 and (tmp_path / "img" / r["grid"]).stat().st_size > 0
         assert (r["pretrain_time_s"] is not None) == (r["pretraining"] == "layerwise")
     by = {r["name"]: r for r in prows}
-    assert [s["layer"] for s in by["sigmoid_layerwise"]["pretrain_stages"]] == ["01_enc", "02_enc", "03_enc", "04_code"]
+    assert [s["layer"] for s in by["sigmoid_layerwise"]["pretrain_stages"]] == ["01_enc", "02_enc", "03_enc", "50_code"]
     md = out.read_text()
     assert md.startswith(after_kinds.rstrip() + "\n\n## Pretraining and the gradient")  # the others, as they were
     for r in prows:

@@ -155,9 +155,10 @@ def _events(tb_dir: Path):
 
 
 def test_a_sweep_in_tensorboard_is_named_ordered_and_grouped(logged_sweep):
-    """TensorBoard's runs are the job dirs (named by their overrides); HPARAMS lists the swept keys
-    first with their values as discrete domains; the sweep-level gradient-flow charts draw one line per
-    run of each swept value."""
+    """TensorBoard's runs are the job dirs (named by their overrides); HPARAMS shows the swept keys
+    only (no column every run shares), with their values as discrete domains, a whole number as text
+    ("2", a discrete axis); the sweep-level gradient-flow charts draw one line per run of each swept
+    value."""
     from tensorboard.plugins.custom_scalar import layout_pb2
     from tensorboard.plugins.hparams import api_pb2, metadata
 
@@ -168,16 +169,24 @@ def test_a_sweep_in_tensorboard_is_named_ordered_and_grouped(logged_sweep):
         for acc in runs.values()
     ]
     assert all(e == experiments[0] for e in experiments)  # TensorBoard takes any one of them
-    # TensorBoard's own order: differing columns first, then by name
-    infos = sorted(experiments[0].hparam_infos, key=lambda h: (not h.differs, h.name))
-    assert [(h.name, h.differs) for h in infos[:3]] == [("activation", True), ("depth", True), ("ae", False)]
-    assert not {"ae_noise", "ae_beta", "ae_weight"} & {h.name for h in infos}  # kinds the sweep does not train
+    infos = experiments[0].hparam_infos
+    assert [(h.name, h.differs) for h in infos] == [("activation", True), ("depth", True)]  # no constant column
     assert [v.string_value for v in infos[0].domain_discrete.values] == ["relu", "sigmoid"]
-    assert infos[1].type == api_pb2.DATA_TYPE_FLOAT64 and [v.number_value for v in infos[1].domain_discrete.values] == [
-        1,
-        2,
-    ]
-    assert "channels" not in {h.name for h in infos}
+    assert infos[1].type == api_pb2.DATA_TYPE_STRING
+    assert [v.string_value for v in infos[1].domain_discrete.values] == ["1", "2"]  # the sweep's order, no decimals
+    metrics = {m.name.tag: m.display_name for m in experiments[0].metric_infos}
+    assert metrics == {
+        "hparam/val_sq_err_per_image": "val sq_err",
+        "hparam/test_sq_err_per_image": "test sq_err",
+        "hparam/test_bce": "test bce",
+        "hparam/samples_per_s": "samples/s",
+    }
+    for name, acc in runs.items():  # each run's values are among the domain's texts
+        start = metadata.parse_session_start_info_plugin_data(
+            acc.PluginTagToContent("hparams")[metadata.SESSION_START_INFO_TAG]
+        )
+        values = {k: v.string_value for k, v in start.hparams.items()}
+        assert name.endswith(f"activation={values['activation']},depth={values['depth']}") and len(values) == 2
     layout = layout_pb2.Layout.FromString(
         runs[JOB_DIRS[0]].Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0]
     )
@@ -217,6 +226,8 @@ def test_joblib_grid_sweep_ends_with_the_report(grid_sweep):
         "None: all 4 jobs completed.",
     ):
         assert text in md
+    assert "## Code space" in md and "![code space of best](report_files/codes_best.png)" in md
+    assert (grid_sweep / "report_files" / "codes_worst.png").read_bytes()[:4] == b"\x89PNG"
     page = (grid_sweep / "report.html").read_text()
     assert "data:image/png;base64," in page and 'src="report_files' not in page  # self-contained
     for name in ("heatmap", "learning_curves", "gradflow", "recon_best", "recon_worst"):
@@ -284,9 +295,10 @@ def test_a_sweep_over_autoencoder_kinds_is_reported_on_an_ae_axis(tmp_path, mnis
     experiment = metadata.parse_experiment_plugin_data(vae.PluginTagToContent("hparams")[metadata.EXPERIMENT_TAG])
     infos = {h.name: h for h in experiment.hparam_infos}
     assert infos["ae"].differs and [v.string_value for v in infos["ae"].domain_discrete.values] == ["plain", "vae"]
-    assert "ae_beta" in infos and "ae_noise" not in infos and "ae_penalty" not in infos
+    assert infos["ae_beta"].differs and "ae_noise" not in infos and "ae_penalty" not in infos  # blank in plain runs
+    assert set(infos) == {"activation", "ae", "ae_beta"}
     tags = set(vae.Tags()["scalars"])
-    assert {"loss/recon", "loss/kl", "loss/kl_epoch", "metric/val_neg_elbo", "metric/test_neg_elbo"} <= tags
+    assert {"1_loss/recon", "1_loss/kl", "1_loss/kl_epoch", "metric/val_neg_elbo", "metric/test_neg_elbo"} <= tags
     assert {"vae/active_units", "vae/kl"} <= tags
     assert "vae/samples_from_prior" in vae.Tags()["images"]
 

@@ -39,7 +39,7 @@ def half_mse(out, x):
 #
 # `aelab.build_model` makes a freshly initialised network, as a run would (each activation's own
 # init: Glorot for sigmoid, He for ReLU). `aelab.layer_grad_norms` computes ‖∂E/∂W‖ of every weight
-# layer on a batch, from the input side (`01_enc`) to the output layer (`LL_out`).
+# layer on a batch, from the input side (`01_enc`) to the output layer (`99_out`).
 # `depth=8` is 8 layers per side: 16 weight layers.
 
 # %%
@@ -152,6 +152,6 @@ plt.show()
 # The sigmoid ladder stays: the layers next to the input get orders of magnitude less gradient than
 # the output layer, epoch after epoch, so they barely move, and the sigmoid net's validation error
 # stays far above the ReLU net's. ReLU passes the error signal down with a factor near one per layer.
-# The same measurement runs in every aelab run: the `grad_norm/` and `grad_norm_probe/` charts in
-# TensorBoard, and the sweep report's gradient-flow figure
+# The same measurement runs in every aelab run: the `2_grad_norm_log10/` and `6_grad_norm_probe_log10/`
+# charts in TensorBoard, and the sweep report's gradient-flow figure
 # ([Gradient flow](../../explanation/gradient-flow/) explains the charts).

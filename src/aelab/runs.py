@@ -11,8 +11,9 @@ from typing import Any
 import torch
 
 from aelab.build import build
+from aelab.codespace import save_code_space
 from aelab.config import Config, complete_saved, fingerprint, to_config
-from aelab.data import image_format
+from aelab.data import class_names, image_format
 from aelab.data.load import load
 from aelab.errors import AelabError, CorruptFileError, RunDirError
 from aelab.features import save_feature_grid
@@ -108,15 +109,17 @@ def evaluate_run(
     out_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Reload a run, measure its test metrics, and write ``eval_test.json``, a reconstruction grid
-    (``reconstructions.png``: the first ``n_images`` test images above their reconstructions) and
-    the first layer's filters (``features.png``, :mod:`aelab.features`) into ``out_dir`` (default:
-    the run's directory; a read-only one is refused before anything is measured). Returns
-    ``{"checkpoint", "test", "grid", "features"}``."""
+    (``reconstructions.png``: the first ``n_images`` test images above their reconstructions), the
+    first layer's filters (``features.png``, :mod:`aelab.features`) and the code space
+    (``codes.png``: the test images' codes in 2-D, coloured by class, :mod:`aelab.codespace`) into
+    ``out_dir`` (default: the run's directory; a read-only one is refused before anything is
+    measured). Returns ``{"checkpoint", "test", "grid", "features", "codes"}``."""
     run = load_run(run_dir, which, device)
     out = Path(out_dir).expanduser().absolute() if out_dir is not None else run.dir
     try:
         _check_writable(out, out_dir is None)
         data = load(run.config.data, device, limit=1)
+        codes = save_code_space(run.model, data.test_x, data.test_y, class_names(run.config.data), out / "codes.png")
         test = evaluate(run.model, data.test_x, run.config.trainer.eval_batch_size)
         value_range = image_format(run.config.data).value_range
         grid = save_reconstruction_grid(run.model, data.test_x[:n_images], out / "reconstructions.png", value_range)
@@ -124,7 +127,7 @@ def evaluate_run(
         write_json(out / "eval_test.json", {"checkpoint": which, "test": test})
     except OSError as err:
         raise os_error(err) from None
-    return {"checkpoint": which, "test": test, "grid": str(grid), "features": str(features)}
+    return {"checkpoint": which, "test": test, "grid": str(grid), "features": str(features), "codes": str(codes)}
 
 
 __all__ = ["Run", "evaluate_run", "load_run"]

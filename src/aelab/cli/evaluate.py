@@ -1,8 +1,8 @@
 """``aelab-evaluate <run dir>``: reload a run's best checkpoint, print and write its test metrics,
-a reconstruction grid and the first layer's filters (``eval_test.json``, ``reconstructions.png``,
-``features.png`` in the run dir, or in ``--out DIR``; a run dir that cannot be written, e.g. on a
-read-only file system, is refused in one line before anything is measured: evaluate it with
-``--out``).
+a reconstruction grid, the first layer's filters and the code space coloured by class
+(``eval_test.json``, ``reconstructions.png``, ``features.png``, ``codes.png`` in the run dir, or in
+``--out DIR``; a run dir that cannot be written, e.g. on a read-only file system, is refused in one
+line before anything is measured: evaluate it with ``--out``).
 
     aelab-evaluate outputs/runs/<date>/<time> [--which best|last] [--n 16] [--device auto] [--out DIR]
 """
@@ -38,4 +38,5 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"test": result["test"]}, indent=2))
     print(f"reconstruction grid: {result['grid']}")
     print(f"first-layer features: {result['features']}")
+    print(f"code space: {result['codes']}")
     return 0

@@ -16,7 +16,7 @@ from aelab.config.reference import rows
 class Column:
     name: str
     path: str  # the dotted key it shows
-    type: type  # float (numbers), str or bool
+    type: type  # int, float, str or bool
     none: str | None  # what the column shows for None (data.limit: "all"); None: a blank
     applies: frozenset[str]  # "model=conv", "ae=sparse": where it applies (empty: every run)
 
@@ -29,7 +29,7 @@ def columns(families: Iterable[str] | None = None, kinds: Iterable[str] | None =
         name = row.spec.hparam
         if name is None:
             continue
-        kind = bool if row.type == "bool" else float if row.type in ("int", "float") else str
+        kind = {"bool": bool, "int": int, "float": float}.get(row.type, str)
         applies = frozenset([row.applies]) if row.applies else frozenset()
         if name in found:
             applies = found[name].applies | applies if found[name].applies and applies else frozenset()

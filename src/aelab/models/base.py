@@ -121,18 +121,12 @@ class Autoencoder(nn.Module):
     def layers(self) -> list[tuple[str, WeightLayer]]:
         """Every weight layer, first to last — the encoder's, then the decoder's, each in the order
         its modules are registered (a family registers them in the order its forward runs them,
-        inside blocks too) — named ``01_enc``, …, ``NN_code``, …, ``LL_out``: the lecture's
-        l = 1…L, zero-padded so TensorBoard sorts them in order. ``NN_code`` is the encoder's last
-        weight layer, ``LL_out`` the decoder's last. Init, the gradient-flow probes, the loggers and
-        layer-wise pretraining all take the layers from here."""
+        inside blocks too) — named by its role (:func:`layer_names`): ``01_enc`` … ``50_code`` …
+        ``98_dec``, ``99_out``, the same name for the same role at every depth. Init, the
+        gradient-flow probes, the loggers and layer-wise pretraining all take the layers from here."""
         enc = [m for m in self.encoder.modules() if isinstance(m, WEIGHT_LAYERS)]
-        found = enc + [m for m in self.decoder.modules() if isinstance(m, WEIGHT_LAYERS)]
-        n_enc = len(enc)
-        names = []
-        for i, _ in enumerate(found, start=1):
-            role = "code" if i == n_enc else "out" if i == len(found) else "enc" if i < n_enc else "dec"
-            names.append(f"{i:02d}_{role}")
-        return list(zip(names, found))
+        dec = [m for m in self.decoder.modules() if isinstance(m, WEIGHT_LAYERS)]
+        return list(zip(layer_names(len(enc), len(dec)), enc + dec))
 
     def layer_sizes(self) -> list[str]:
         raise NotImplementedError
@@ -147,4 +141,24 @@ class Autoencoder(nn.Module):
         )
 
 
-__all__ = ["WEIGHT_LAYERS", "AEOutput", "Autoencoder"]
+def layer_names(n_enc: int, n_dec: int) -> list[str]:
+    """The names of an encoder's ``n_enc`` and a decoder's ``n_dec`` weight layers, first to last.
+
+    A name says the layer's role, so one name means one role at every depth (a sweep's depth-2 and
+    depth-8 runs share ``01_enc``, ``50_code``, ``98_dec``, ``99_out``, and TensorBoard puts them
+    on one chart): the encoder's layers counted from the image (``01_enc``, ``02_enc``, …), its last
+    layer the code (``50_code``), the decoder's layers counted back from the image, so layer k from
+    the image is ``100 − k`` (``98_dec`` … ``99_out``, the output layer). A decoder layer and the
+    encoder layer it mirrors sum to 100 (``02_enc`` ↔ ``98_dec``, ``01_enc`` ↔ ``99_out``), and the
+    names sort in forward order, as TensorBoard and a file listing sort them. More than 49 layers
+    on a side take three digits (``001_enc``, ``500_code``, ``999_out``)."""
+    digits = 2
+    while max(n_enc - 1, n_dec) >= 5 * 10 ** (digits - 1):
+        digits += 1
+    top, code = 10**digits, 5 * 10 ** (digits - 1)
+    encoder = [f"{k:0{digits}d}_enc" for k in range(1, n_enc)] + ([f"{code}_code"] if n_enc else [])
+    decoder = [f"{top - k}_{'out' if k == 1 else 'dec'}" for k in range(n_dec, 0, -1)]
+    return encoder + decoder
+
+
+__all__ = ["WEIGHT_LAYERS", "AEOutput", "Autoencoder", "layer_names"]

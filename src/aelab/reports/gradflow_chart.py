@@ -3,8 +3,9 @@
     aelab-export-gradflow <run dir | sweep dir> [--out gradflow.png] [--prefix grad_norm/]
 
 Reads the TensorBoard event files under the folder (every ``tb/`` below it is one run) with
-TensorBoard's EventAccumulator and plots ``grad_norm/<layer>`` (‖∂E/∂W‖ of each weight layer)
-against the training step on a log axis, one line per layer from the first layer (dark) to the
+TensorBoard's EventAccumulator and plots ``grad_norm/<layer>`` (‖∂E/∂W‖ of each weight layer,
+which TensorBoard holds as its log10: :mod:`aelab.loggers.tensorboard.tags`) against the training
+step on a log axis, one line per layer from the first layer (dark) to the
 last (light), one panel per run, all panels on one y-scale. ``--prefix delta_norm/`` plots the
 error signals ‖δ‖ instead, ``--prefix saturation/`` the saturated/dead-unit fractions (linear axis).
 """
@@ -28,18 +29,27 @@ def _natural(path: Path) -> list[object]:
 
 
 def read_series(log_dir: Path, prefix: str) -> dict[str, tuple[list[int], list[float]]]:
-    """``{layer: (steps, values)}`` for every scalar tag starting with ``prefix``, layer order."""
+    """``{layer: (steps, values)}`` of the measured quantity ``prefix`` (``grad_norm/``), layer order:
+    read from its TensorBoard tags (a log10 turned back into the value), or from tags named
+    ``prefix`` itself (event files that hold the plain values)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from aelab.loggers.tensorboard.tags import is_log10, tb_tag
 
     acc = EventAccumulator(
         str(log_dir),
         size_guidance={"scalars": 0, "histograms": 1, "images": 1, "tensors": 1, "compressedHistograms": 1},
     )
     acc.Reload()
+    tags = acc.Tags()["scalars"]
+    shown = tb_tag(prefix)
+    if not any(t.startswith(shown) for t in tags):
+        shown = prefix
     series = {}
-    for tag in sorted(t for t in acc.Tags()["scalars"] if t.startswith(prefix)):
+    for tag in sorted(t for t in tags if t.startswith(shown)):
         events = acc.Scalars(tag)
-        series[tag[len(prefix) :]] = ([e.step for e in events], [e.value for e in events])
+        values = [10**e.value if is_log10(tag) else e.value for e in events]
+        series[tag[len(shown) :]] = ([e.step for e in events], values)
     return series
 
 

@@ -36,6 +36,14 @@ def interpolation_ends(labels: Tensor, n_classes: int) -> list[int]:
 
 
 @torch.no_grad()
+def class_rows(labels: list[int], classes: tuple[str, ...]) -> list[list[str]] | None:
+    """The projector's metadata: each point's class index and name, two columns its "Color by"
+    offers; ``None`` for an unlabelled dataset (no classes: every point the same, nothing to colour by)."""
+    if not classes:
+        return None
+    return [[str(c), classes[c] if 0 <= c < len(classes) else str(c)] for c in labels]
+
+
 def interpolation_row(model: Autoencoder, ends: Tensor, value_range: tuple[float, float] | None = (0.0, 1.0)) -> Tensor:
     """One row: image A, decodings of (1 − t)·code(A) + t·code(B) for 10 t from 0 to 1, image B
     (real values on one scale: :func:`aelab.images.shown`)."""
@@ -53,4 +61,4 @@ def interpolation_row(model: Autoencoder, ends: Tensor, value_range: tuple[float
     return make_grid(enlarged(shown(row, value_range, like=scale)), nrow=len(row), padding=2, pad_value=1.0)
 
 
-__all__ = ["INTERPOLATION_STEPS", "interpolation_ends", "interpolation_row", "pick_by_class"]
+__all__ = ["INTERPOLATION_STEPS", "class_rows", "interpolation_ends", "interpolation_row", "pick_by_class"]

@@ -5,6 +5,17 @@ from __future__ import annotations
 
 import re
 
+from aelab.loggers.tensorboard.tags import tb_tag
+
+
+def _all(name: str) -> str:
+    """The regex of every layer's tag of the measured quantity ``name`` (``grad_norm``)."""
+    return "^" + re.escape(tb_tag(f"{name}/"))
+
+
+def _one(name: str) -> str:
+    return "^" + re.escape(tb_tag(name)) + "$"
+
 
 def layout(grad_flow: bool, scalars: bool, axes: dict[str, list[str]]) -> dict[str, dict[str, list]]:
     """The layout for a run whose sweep varies ``axes`` (``{key: [values]}``; a single run: its own
@@ -25,20 +36,20 @@ def layout(grad_flow: bool, scalars: bool, axes: dict[str, list[str]]) -> dict[s
                 ]
         charts["gradient flow across runs (probe batch, log10; step 0 = initial weights)"] = sweep
         charts["gradient flow per layer (log10)"] = {
-            "log10 gradient norm ‖∂E/∂W‖ per layer": ["Multiline", [r"^grad_norm_log10/"]],
-            "log10 error signal ‖δ‖ per layer": ["Multiline", [r"^delta_norm_log10/"]],
-            "log10 weight norm ‖W‖ per layer": ["Multiline", [r"^weight_norm_log10/"]],
-            "log10 gradient norm on the probe batch, per epoch": ["Multiline", [r"^grad_norm_probe_log10/"]],
-            "saturated or dead units per layer": ["Multiline", [r"^saturation/"]],
+            "log10 gradient norm ‖∂E/∂W‖ per layer": ["Multiline", [_all("grad_norm")]],
+            "log10 error signal ‖δ‖ per layer": ["Multiline", [_all("delta_norm")]],
+            "log10 weight norm ‖W‖ per layer": ["Multiline", [_all("weight_norm")]],
+            "log10 gradient norm on the probe batch, per epoch": ["Multiline", [_all("grad_norm_probe")]],
+            "saturated or dead units per layer": ["Multiline", [_all("saturation")]],
         }
     if scalars:
         charts["loss"] = {
-            "train vs val loss": ["Multiline", [r"^loss/train$", r"^loss/val$", r"^loss/train_epoch$"]],
+            "train vs val loss": ["Multiline", [_one("loss/train"), _one("loss/val"), _one("loss/train_epoch")]],
             "validation metrics": ["Multiline", [r"^metric/val_sq_err_per_image$"]],
             # the kind's terms (sparse, contractive: penalty; vae: kl) beside the reconstruction
             "loss parts: reconstruction and the kind's terms": [
                 "Multiline",
-                [r"^loss/recon(_epoch)?$", r"^loss/penalty(_epoch)?$", r"^loss/kl(_epoch)?$"],
+                [_one(f"loss/{term}").removesuffix("$") + "(_epoch)?$" for term in ("recon", "penalty", "kl")],
             ],
         }
     return charts

@@ -1,25 +1,28 @@
 """``TensorBoardLogger``: one ``SummaryWriter`` per run in ``<run dir>/tb/``.
 
 What it records (each group behind its own ``logging.*`` switch; the x-axis is always the global
-optimizer step, so per-step and per-epoch curves share one axis):
+optimizer step, so per-step and per-epoch curves share one axis). The tags are the measured names
+as :mod:`.tags` shows them, numbered in the lesson's order (the loss, then the gradient ladder) and
+the norms as their log10.
 
 Per-step values (``loss/train``, ``lr``, ``perf/samples_per_s``, the per-layer gradient flow) are
 measured once for every logger by :class:`aelab.loggers.base.Loggers` and written here as they come.
 
 ``scalars``
-    ``loss/train`` (mean since the last logging step), ``loss/train_epoch``,
-    ``loss/val`` (the validation value of the training loss: ``0.5·sq_err_per_image`` for mse,
+    ``1_loss/train`` (mean since the last logging step), ``1_loss/train_epoch``,
+    ``1_loss/val`` (the validation value of the training loss: ``0.5·sq_err_per_image`` for mse,
     ``bce`` times the values per image for bce), ``metric/val_{sq_err_per_image,mse,bce}`` per epoch,
     ``metric/test_*`` at the end (one step after the last), ``lr``, ``perf/samples_per_s``.
 ``grad_flow``
-    per weight layer (``model.layers()`` names, ``01_enc`` … ``LL_out``), on every logging step:
-    ``grad_norm/<layer>`` = ‖∂E/∂W^(l)‖ (the layer's ``weight.grad`` of that step),
-    ``delta_norm/<layer>`` = ‖δ^(l)‖ with δ = g ⊙ φ'(z), g = ∂E/∂a the gradient at the layer's
-    output (Frobenius norm over the mini-batch), ``weight_norm/<layer>`` = ‖W^(l)‖, and for
-    layers with a nonlinearity ``saturation/<layer>`` (see :func:`saturation`); per epoch
-    ``grad_norm_probe/<layer>``, the same gradient norm on the fixed validation probe batch.
-    A custom-scalars layout puts every layer of a run on one chart per quantity. (With
-    ``trainer.compile`` or ``trainer.cuda_graphs`` the hook-based δ and saturation are skipped.)
+    per weight layer (``model.layers()`` names, ``01_enc`` … ``50_code`` … ``99_out``), on every
+    logging step: ``2_grad_norm_log10/<layer>`` = log10 ‖∂E/∂W^(l)‖ (the layer's ``weight.grad`` of
+    that step), ``3_delta_norm_log10/<layer>`` = log10 ‖δ^(l)‖ with δ = g ⊙ φ'(z), g = ∂E/∂a the
+    gradient at the layer's output (Frobenius norm over the mini-batch), ``5_weight_norm_log10/<layer>``
+    = log10 ‖W^(l)‖, and for layers with a nonlinearity ``4_saturation/<layer>`` (see
+    :meth:`aelab.backprop.Activation.saturated_fraction`); per epoch ``6_grad_norm_probe_log10/<layer>``,
+    the same gradient norm on the fixed validation probe batch. A custom-scalars layout puts every
+    layer of a run on one chart per quantity. (With ``trainer.compile`` or ``trainer.cuda_graphs``
+    the hook-based δ and saturation are skipped.)
 ``histograms``
     every ``histograms_every_n_epochs`` epochs, per layer, all under ``histograms/`` (one group,
     after the scalars in TIME SERIES): ``weights/``, ``biases/``, ``grads/`` (the gradients of the
@@ -37,9 +40,11 @@ the autoencoder kind (``ae``)
     sparse: mean activation per code unit (histogram); contractive: the penalty and ‖∂code/∂x‖_F;
     vae: KL per latent dimension (histogram), active units, samples decoded from the prior.
 ``hparams``
-    the run's hyperparameters and final metrics, written into this run's own log dir.
+    the columns that tell the runs apart (:mod:`.hparams`) and the final metrics, written into
+    this run's own log dir.
 ``projector``
-    the codes of ``n_projector`` test images with their class names and thumbnails, at the end.
+    the codes of ``n_projector`` test images with thumbnails and their class (index and name: the
+    projector's "Color by" offers both; an unlabelled dataset's codes without), at the end.
 
 The logger reads the model and never changes it or draws random numbers, so a run trains
 bit-identically with logging on or off. It writes an epoch's values before the epoch is committed
@@ -68,14 +73,14 @@ from aelab.features import feature_grid
 from aelab.gradflow import first_last_ratio
 from aelab.images import reconstruction_grid, shown
 from aelab.loggers.base import RunLogger
-from aelab.loggers.hparams import session_values, task_overrides
-from aelab.loggers.tensorboard.figures import interpolation_ends, interpolation_row, pick_by_class
-from aelab.loggers.tensorboard.hparams import HPARAM_METRICS, experiment_summary
+from aelab.loggers.hparams import task_overrides
+from aelab.loggers.tensorboard.figures import class_rows, interpolation_ends, interpolation_row, pick_by_class
+from aelab.loggers.tensorboard.hparams import HPARAM_METRICS, experiment_summary, session_row, shown_columns
 from aelab.loggers.tensorboard.layout import layout
+from aelab.loggers.tensorboard.tags import tb_scalar
 from aelab.metrics import EVAL_SEED
 from aelab.models.base import Autoencoder
 
-LOG10_NORMS = ("grad_norm", "delta_norm", "weight_norm")  # also written as <name>_log10/<layer>
 ACTIVATION_BATCH = 256  # validation images whose activations go into the histograms
 
 
@@ -145,11 +150,8 @@ class TensorBoardLogger(RunLogger):
 
     def log_scalars(self, step: int, scalars: dict[str, float], model: Autoencoder) -> None:
         self.step = step
-        for tag, value in scalars.items():
-            self.writer.add_scalar(tag, value, step)
-            prefix, _, layer = tag.partition("/")
-            if prefix in LOG10_NORMS and value > 0:  # the same on a log scale (TensorBoard opens on linear)
-                self.writer.add_scalar(f"{prefix}_log10/{layer}", math.log10(value), step)
+        for name, value in scalars.items():
+            self._scalar(name, value, step)
         if self.on["histograms"]:
             self._grads = {
                 name: layer.weight.grad.detach().clone() for name, layer in self.layers if layer.weight.grad is not None
@@ -158,19 +160,17 @@ class TensorBoardLogger(RunLogger):
     def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Autoencoder, data: Splits) -> None:
         step, val, w = self.step, record["val"], self.writer
         if self.on["scalars"]:
-            w.add_scalar("loss/train_epoch", record["train_loss"], step)
-            w.add_scalar("loss/val", self._val_loss(val), step)
+            self._scalar("loss/train_epoch", record["train_loss"], step)
+            self._scalar("loss/val", self._val_loss(val), step)
             for key, value in val.items():  # sq_err_per_image, mse, bce, and the kind's own
                 w.add_scalar(f"metric/val_{key}", value, step)
             for key, value in (record.get("train_terms") or {}).items():
-                w.add_scalar(f"loss/{key}_epoch", value, step)
+                self._scalar(f"loss/{key}_epoch", value, step)
             for tag, value in (record.get("ae") or {}).items():  # e.g. vae/active_units
                 w.add_scalar(tag, value, step)
         if self.on["grad_flow"] and record.get("grad_norms"):
             for name, norm in record["grad_norms"].items():
-                w.add_scalar(f"grad_norm_probe/{name}", norm, step)
-                if norm > 0:
-                    w.add_scalar(f"grad_norm_probe_log10/{name}", math.log10(norm), step)
+                self._scalar(f"grad_norm_probe/{name}", norm, step)
             self._log_flow(record["grad_norms"], step)
         self._best_val = min(self._best_val, val["sq_err_per_image"])
         if self.on["hparams"]:  # best so far, so an interrupted run still shows its value
@@ -213,10 +213,11 @@ class TensorBoardLogger(RunLogger):
                     n = min(int(self.cfg.n_projector), len(data.test_x))
                     x = data.test_x[:n]
                     codes = torch.cat([model.encode(c).flatten(1).float() for c in x.split(1000)])
-                    labels = data.test_y[:n].tolist()
+                    rows = class_rows(data.test_y[:n].tolist(), self.classes)
                     w.add_embedding(
                         codes.cpu(),
-                        metadata=[self.classes[y] for y in labels] if self.classes else labels,
+                        metadata=rows,
+                        metadata_header=["class", "name"] if rows else None,
                         label_img=shown(x, self.value_range).cpu(),
                         global_step=step,
                         tag="codes",
@@ -236,6 +237,12 @@ class TensorBoardLogger(RunLogger):
         self.writer.close()
 
     # --- per epoch / end -------------------------------------------------------------------------
+    def _scalar(self, name: str, value: float, step: int) -> None:
+        """A measured value under its TensorBoard tag (:func:`.tags.tb_scalar`: a norm as its log10)."""
+        shown = tb_scalar(name, value)
+        if shown is not None:
+            self.writer.add_scalar(shown[0], shown[1], step)
+
     def _kind_figures(self, model: Autoencoder, data: Splits, step: int) -> None:
         """The kind's histograms and images (:meth:`aelab.ae.Kind.measure`), from a fixed seed."""
         want_images, want_hists = self.on["images"], self.on["histograms"]
@@ -285,8 +292,10 @@ class TensorBoardLogger(RunLogger):
     # --- hparams ----------------------------------------------------------------------------------
     def _write_hparams_start(self, config: dict[str, Any]) -> None:
         metrics = {tag: math.nan for tag in HPARAM_METRICS}
-        exp = experiment_summary(config, self.axes)  # the columns (the same in every run of a sweep)
-        _, ssi, _ = hparams_summaries(session_values(config, self.axes, task_overrides()), metrics)  # this run
+        overrides = task_overrides()
+        shown = shown_columns(config, self.axes, overrides)
+        exp = experiment_summary(shown)  # the columns (the same in every run of a sweep)
+        _, ssi, _ = hparams_summaries(session_row(config, shown, self.axes, overrides), metrics)  # this run
         writer = self.writer._get_file_writer()  # hparams go into this run's own event file
         writer.add_summary(exp)
         writer.add_summary(ssi)

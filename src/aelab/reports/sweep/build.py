@@ -19,6 +19,8 @@ from aelab.errors import RunDirError
 from aelab.files import check_can_create, os_error, write_text
 from aelab.reports.render import Bullets, Code, Image, Para, Section, Table, render_html, render_markdown
 from aelab.reports.sweep import plots
+from aelab.reports.sweep.codes import PREFIX as CODES
+from aelab.reports.sweep.codes import code_section, code_spaces
 from aelab.reports.sweep.collect import Job, Sweep, collect_sweep, finite, grid_of
 from aelab.reports.sweep.gradflow import format_ratio, ratio_table
 from aelab.reports.sweep.recon import chosen_runs, reconstruction_grids
@@ -89,6 +91,8 @@ def _build(sweep: Sweep, recon: bool) -> ReportResult:
         figures.update(
             {k if k.startswith("features_") else f"recon_{k}": v for k, v in grids.items() if isinstance(v, Path)}
         )
+    codes = code_spaces(chosen, out_dir, cwd=sweep.cwd) if recon else {}
+    figures.update({f"{CODES}{k}": v for k, v in codes.items() if isinstance(v, Path)})
     for stale in out_dir.glob("*.png"):  # from an earlier build, e.g. a worst run that is now best
         if stale not in figures.values():
             stale.unlink()
@@ -113,6 +117,7 @@ def _build(sweep: Sweep, recon: bool) -> ReportResult:
         recon_section(sweep, chosen, grids)
         if recon
         else Section("Reconstructions", [Para("Not drawn (reconstruction grids turned off).")]),
+        code_space_section(sweep, chosen, codes, recon),
         problems_section(sweep),
         *([outside_section(sweep)] if sweep.outside else []),
         reproduce_section(sweep),
@@ -311,13 +316,7 @@ def recon_section(sweep: Sweep, chosen: dict[str, Job], grids: dict[str, Path | 
     for label, job in chosen.items():
         if label not in grids:
             continue
-        which, _, dataset = label.partition("_")
-        blocks.append(
-            Para(
-                f"**{which.capitalize()}** completed run{f' on {dataset}' if dataset else ''}, job {job.num} "
-                f"(`{swept_values(job, sweep)}`): test sq_err_per_image {fmt(job.metric('test'))}."
-            )
-        )
+        blocks.append(Para(chosen_line(label, job, sweep)))
         for key, what in ((label, "reconstructions"), (f"features_{label}", "first-layer features")):
             grid = grids.get(key)
             if isinstance(grid, Path):
@@ -351,6 +350,25 @@ def outside_section(sweep: Sweep) -> Section:
             Table(["dir", "why"], rows),
         ],
     )
+
+
+def chosen_line(label: str, job: Job, sweep: Sweep) -> str:
+    """The line naming a chosen run (``best``, ``worst``, ``best_<dataset>``) above its pictures."""
+    which, _, dataset = label.partition("_")
+    return (
+        f"**{which.capitalize()}** completed run{f' on {dataset}' if dataset else ''}, job {job.num} "
+        f"(`{swept_values(job, sweep)}`): test sq_err_per_image {fmt(job.metric('test'))}."
+    )
+
+
+def code_space_section(sweep: Sweep, chosen: dict[str, Job], codes: dict[str, Path | str], drawn: bool) -> Section:
+    """The code space of the runs the reconstructions show (:mod:`.codes`); not drawn when the report
+    draws no images (``recon``: they need the dataset)."""
+    if not drawn or not chosen:
+        return Section(
+            "Code space", [Para("No completed run." if drawn else "Not drawn (reconstruction grids turned off).")]
+        )
+    return code_section(chosen, codes, {label: chosen_line(label, job, sweep) for label, job in chosen.items()})
 
 
 __all__ = ["NoJobsError", "ReportResult", "best_and_worst", "build_report"]

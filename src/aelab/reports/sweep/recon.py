@@ -33,16 +33,25 @@ def chosen_runs(jobs: list[Job], swept: list[str]) -> dict[str, Job]:
     return {"best": done[0]} if len(done) == 1 else {"best": done[0], "worst": done[-1]}
 
 
-def _test_images(data: Any, roots: list[str], n: int) -> Any:
-    """The first ``n`` test images of the run's dataset (its ``data`` config) from the first root
-    that has it (never downloads)."""
+def load_test_split(data: Any, roots: list[str], n: int) -> tuple[Any, Any]:
+    """The first ``n`` test images and labels of the run's dataset (its ``data`` config) from the
+    first root that has it (never downloads)."""
     errors = []
     for root in dict.fromkeys(r for r in roots if r):
         try:
-            return load(data, root=root, download=False, limit=1, eval_limit=n).test_x
+            splits = load(data, root=root, download=False, limit=1, eval_limit=n)
+            return splits.test_x, splits.test_y
         except Exception as err:  # a missing or damaged dataset: try the next root
             errors.append(f"{root}: {err}")
     raise FileNotFoundError("test images not found (" + "; ".join(errors or ["no data.root"]) + ")")
+
+
+def data_roots(data: Any, cwd: str | None) -> list[str]:
+    """Where a run's dataset may be: its ``data.root`` (relative to ``cwd``, where the sweep was
+    launched, when relative), as given, or else ``$AELAB_DATA_DIR``."""
+    root = data.root
+    from_cwd = str(Path(cwd) / root) if cwd and root and not os.path.isabs(root) else ""
+    return [from_cwd, root, os.environ.get("AELAB_DATA_DIR", "")]
 
 
 def reconstruction_grids(
@@ -61,9 +70,7 @@ def reconstruction_grids(
             data = run.config.data
             key = repr({**vars(data), "root": None})
             if key not in images:
-                root = data.root
-                from_cwd = str(Path(cwd) / root) if cwd and root and not os.path.isabs(root) else ""
-                images[key] = _test_images(data, [from_cwd, root, os.environ.get("AELAB_DATA_DIR", "")], n)
+                images[key] = load_test_split(data, data_roots(data, cwd), n)[0]
             shown = image_format(data).value_range
             out[label] = save_reconstruction_grid(run.model, images[key], Path(out_dir) / f"recon_{label}.png", shown)
             out[f"features_{label}"] = save_feature_grid(run.model, Path(out_dir) / f"features_{label}.png")
@@ -72,4 +79,4 @@ def reconstruction_grids(
     return out
 
 
-__all__ = ["chosen_runs", "reconstruction_grids"]
+__all__ = ["chosen_runs", "data_roots", "load_test_split", "reconstruction_grids"]
