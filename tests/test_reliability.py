@@ -573,7 +573,15 @@ def _umask() -> int:
     return mask
 
 
+def _stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (SIGSTOP): state T in /proc/<pid>/stat."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
 def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, mnist_root):
+    """Ctrl-C 0.3 s and 1.5 s after the command's guard is entered (importing torch and Hydra, then
+    composing): one stderr line, exit 130. The process stops itself at the guard's first line (fail
+    point ``startup``), so a loaded machine cannot move the signal before it."""
     for delay in (0.3, 1.5):
         proc = subprocess.Popen(
             [
@@ -584,10 +592,16 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, mnist_root):
                 f"hydra.run.dir={tmp_path / str(delay)}",
             ],
             cwd=REPO,
+            env={**os.environ, "AELAB_FAILPOINT": "startup=stop"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
+        deadline = time.monotonic() + 60
+        while not _stopped(proc.pid):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGCONT)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=120)[1]

@@ -7,9 +7,12 @@ import importlib
 import signal
 import sys
 
+from aelab import faults
+
 
 def _run(module: str) -> None:
     try:
+        faults.point("startup")  # where a test stops the process, to Ctrl-C it inside the guard
         main = importlib.import_module(f"aelab.cli.{module}").main
         code = main()
     except KeyboardInterrupt:
