@@ -674,3 +674,32 @@ def test_a_run_saved_before_fused_anneal_and_unshifted_last_is_the_run_it_was(ti
     assert resumed["status"] == "completed" and resumed["hparams"]["optimizer"]["fused"] is False
     assert resumed["hparams"]["optimizer"]["anneal_strategy"] == "cos"
     assert resumed["hparams"]["data"]["unshifted_last_epochs"] == 0
+
+
+CTRL_C_INSIDE_TORCH = """
+import os, signal, sys
+
+class CtrlCInsideTorch:  # Ctrl-C lands deep in numpy's import, which torch's C extension makes
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy._typing":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlCInsideTorch())
+from aelab.hardware import import_torch
+try:
+    import_torch()
+except KeyboardInterrupt:
+    import torch, numpy
+    torch.from_numpy(numpy.zeros(2))  # torch kept numpy: nothing was swallowed on the way
+    sys.exit(130)
+sys.exit(0)
+"""
+
+
+def test_a_ctrl_c_inside_torchs_import_is_neither_lost_nor_an_abort():
+    """A Ctrl-C inside torch's import lands in C++ that swallows it (the run would go on) or aborts
+    the process. import_torch (the run's first torch import) holds it until torch is imported and
+    then raises KeyboardInterrupt, with torch whole."""
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_INSIDE_TORCH], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 130, proc.stderr[-2000:]

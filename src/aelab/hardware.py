@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
+import sys
+import threading
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from aelab.errors import ConfigError
@@ -30,10 +34,33 @@ def n_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def import_torch() -> ModuleType:
+    """torch, imported with Ctrl-C held until the import is done, then taken as it would have been.
+
+    Inside torch's import a KeyboardInterrupt can land in C++ that swallows it (torch's C extension
+    imports numpy and goes on without it when that fails: the run would go on) or cannot pass it on
+    (pybind11 calls std::terminate: the process aborts). So a SIGINT during the import is noted,
+    and handed to the handler that was there before once torch is imported."""
+    if "torch" in sys.modules or threading.current_thread() is not threading.main_thread():
+        import torch  # signal handlers can only be set in the main thread
+
+        return torch
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        import torch
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt here
+    elif caught and previous == signal.SIG_DFL:
+        raise KeyboardInterrupt
+    return torch
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` → cuda when a GPU is visible, else cpu; ``cuda`` without a GPU is a ConfigError."""
-    import torch
-
+    torch = import_torch()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():

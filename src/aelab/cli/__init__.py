@@ -13,6 +13,10 @@ from aelab import faults
 def _run(module: str) -> None:
     try:
         faults.point("startup")  # where a test stops the process, to Ctrl-C it inside the guard
+        if module != "train":  # they import torch: with Ctrl-C held (aelab.hardware.import_torch says why)
+            from aelab.hardware import import_torch
+
+            import_torch()
         main = importlib.import_module(f"aelab.cli.{module}").main
         code = main()
     except KeyboardInterrupt:

@@ -28,7 +28,7 @@ from aelab.cli.startup import STARTUP, StartupStderr, fail, help_text, one_line
 from aelab.config.compose import register_configs
 from aelab.errors import AelabError
 from aelab.files import write_json, write_text
-from aelab.hardware import n_cpus
+from aelab.hardware import import_torch, n_cpus
 
 register_configs()
 # conf/hydra/launcher/submitit_*.yaml share their names with the plugin's schemas on purpose (they
@@ -52,9 +52,7 @@ def share_cpus_among_jobs() -> None:
         threads = int(os.environ.get("SLURM_CPUS_PER_TASK") or launcher.cpus_per_task)
     else:
         return
-    import torch
-
-    torch.set_num_threads(threads)
+    import_torch().set_num_threads(threads)
 
 
 def _record_refused_job(err: AelabError) -> None:
