@@ -573,6 +573,12 @@ def _umask() -> int:
     return mask
 
 
+def _default_sigint() -> None:
+    """In a child: SIGINT as a terminal gives it, even when this process was started with it ignored
+    (a background job of a script), which Python would otherwise keep."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stopped(pid: int) -> bool:
     """Whether process ``pid`` is stopped (SIGSTOP): state T in /proc/<pid>/stat."""
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
@@ -593,6 +599,7 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, mnist_root):
             ],
             cwd=REPO,
             env={**os.environ, "AELAB_FAILPOINT": "startup=stop"},
+            preexec_fn=_default_sigint,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -701,5 +708,6 @@ def test_a_ctrl_c_inside_torchs_import_is_neither_lost_nor_an_abort():
     """A Ctrl-C inside torch's import lands in C++ that swallows it (the run would go on) or aborts
     the process. import_torch (the run's first torch import) holds it until torch is imported and
     then raises KeyboardInterrupt, with torch whole."""
-    proc = subprocess.run([sys.executable, "-c", CTRL_C_INSIDE_TORCH], cwd=REPO, capture_output=True, text=True)
+    argv = [sys.executable, "-c", CTRL_C_INSIDE_TORCH]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, preexec_fn=_default_sigint)
     assert proc.returncode == 130, proc.stderr[-2000:]
