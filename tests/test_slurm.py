@@ -147,7 +147,7 @@ def test_a_submission_slurm_refuses_is_one_line_and_skip_done_submits_it_fixed(t
 @pytest.fixture
 def reference(tmp_path, mnist_root) -> dict[str, Any]:
     """The uninterrupted run (one thread, as a 1-CPU Slurm job trains): its metrics."""
-    from aelab.training import train
+    from aelab.training.loop import train
     from conftest import compose
     from test_sweep_interrupt import TINY
 
