@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aelab.backprop import ACTIVATIONS, half_mse, l2_penalty
+from aelab.backprop import ACTIVATIONS, bce_with_logits, half_mse, l2_penalty
 from aelab.backprop.verify import (
     error_vs_autograd,
     hand_recursion_error,
@@ -55,6 +55,25 @@ def test_half_mse_value_and_gradient():
     e.backward()
     torch.testing.assert_close(f.grad, (f - y).detach() / 2)  # (f − y)/n
     assert torch.autograd.gradcheck(half_mse, (f.detach().requires_grad_(), y.requires_grad_()))
+
+
+def test_bce_with_logits_equals_native_and_its_delta_is_output_minus_target():
+    g = torch.Generator().manual_seed(0)
+    z = (torch.randn(16, 1, 5, 5, generator=g, dtype=torch.float64) * 30).requires_grad_()  # up to |z| ~ 100
+    y = torch.rand(16, 1, 5, 5, generator=g, dtype=torch.float64)
+    e = bce_with_logits(z, y)
+    native = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="sum") / 16
+    torch.testing.assert_close(e, native, rtol=1e-12, atol=0)
+    e.backward()
+    torch.testing.assert_close(z.grad, (torch.sigmoid(z) - y).detach() / 16)  # δ^(L) = (x^(L) − y)/n
+    z32, y32 = z.detach().float(), y.float()  # float32: the log(1 + e^−|z|) form keeps the sum's precision
+    native32 = torch.nn.functional.binary_cross_entropy_with_logits(z32.double(), y32.double(), reduction="sum") / 16
+    assert abs(bce_with_logits(z32, y32).item() - native32.item()) <= 1e-6 * native32.item()
+    inputs = (z.detach()[:4, :, :2, :2].div(10).requires_grad_(), y[:4, :, :2, :2].clone().requires_grad_())
+    assert torch.autograd.gradcheck(bce_with_logits, inputs)
+    assert torch.autograd.gradgradcheck(bce_with_logits, inputs)
+    with pytest.raises(ValueError, match="shapes differ"):
+        bce_with_logits(torch.zeros(2, 3), torch.zeros(2, 4))
 
 
 def test_l2_penalty_value_and_gradient():

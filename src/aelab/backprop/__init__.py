@@ -11,7 +11,8 @@
 * :func:`stack_act` / :class:`LectureSequential`: a run of layers as one Function whose backward
   is the lecture's recursion written as one loop, δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ φ'(z^(l)).
 * :func:`pre_activation` / :func:`dphi_input`: a weight layer's z, and what its φ' is computed from.
-* :func:`half_mse`, :func:`l2_penalty`: the lecture's loss and L2 term with their gradients.
+* :func:`half_mse`, :func:`l2_penalty`: the lecture's loss and L2 term with their gradients;
+  :func:`bce_with_logits`: the cross-entropy of a sigmoid output, whose δ^(L) is x^(L) − y.
 
 Imports are lazy: ``ACTIVATIONS.names()`` and ``"relu" in ACTIVATIONS`` list the rows from their
 folder without importing torch (the command line checks ``activation=...`` before anything heavy
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from aelab.backprop.conv import ConvActFunction, LectureConv2d, conv_act, unfolded_conv2d
     from aelab.backprop.function import LinearActFunction, linear_act
     from aelab.backprop.linear import LectureLinear
-    from aelab.backprop.loss import half_mse, l2_penalty
+    from aelab.backprop.loss import bce_with_logits, half_mse, l2_penalty
     from aelab.backprop.preactivation import dphi_input, pre_activation
     from aelab.backprop.stack import LectureSequential, StackActFunction, stack_act
 
@@ -44,6 +45,7 @@ _API = {
     "LinearActFunction": "aelab.backprop.function",
     "linear_act": "aelab.backprop.function",
     "LectureLinear": "aelab.backprop.linear",
+    "bce_with_logits": "aelab.backprop.loss",
     "half_mse": "aelab.backprop.loss",
     "l2_penalty": "aelab.backprop.loss",
     "dphi_input": "aelab.backprop.preactivation",
@@ -73,6 +75,7 @@ __all__ = [
     "LectureSequential",
     "LinearActFunction",
     "StackActFunction",
+    "bce_with_logits",
     "conv_act",
     "dphi_input",
     "get_activation",

@@ -2,7 +2,9 @@
 
 * ``mse``: the lecture's ``E = 1/(2n) Σ_k ‖x̂_k − x_k‖²``; with ``impl=lecture`` its gradient
   ``(x̂ − x)/n`` is the hand-written one (:func:`aelab.backprop.half_mse`).
-* ``bce``: ``−1/n Σ_k Σ_p [x log x̂ + (1 − x) log(1 − x̂)]`` computed from the logits, stably.
+* ``bce``: ``−1/n Σ_k Σ_p [x log x̂ + (1 − x) log(1 − x̂)]`` computed from the logits, stably; with
+  ``impl=lecture`` its gradient ``(x̂ − x)/n`` with respect to the logits is the hand-written one
+  (:func:`aelab.backprop.bce_with_logits`). Both compute in float32, under autocast too.
 
 The autoencoder kind may add terms of its own (``AEOutput.loss_terms``: a sparsity or contraction
 ``penalty``, a VAE's ``kl``): the training loss is the reconstruction loss plus their sum, and
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from aelab.backprop import half_mse
+from aelab.backprop import bce_with_logits, half_mse
 from aelab.models.base import AEOutput
 
 LossFn = Callable[[AEOutput, Tensor], Tensor]
@@ -30,15 +33,21 @@ def _lecture_half_mse(out: AEOutput, x: Tensor) -> Tensor:
     return half_mse(out.recon, x.to(out.recon.dtype))
 
 
-def _bce(out: AEOutput, x: Tensor) -> Tensor:
+def _native_bce(out: AEOutput, x: Tensor) -> Tensor:
     return F.binary_cross_entropy_with_logits(out.logits, x.to(out.logits.dtype), reduction="sum") / x.shape[0]
+
+
+def _lecture_bce(out: AEOutput, x: Tensor) -> Tensor:
+    # at least float32, as autocast runs the native loss whatever the logits' dtype (bf16 under it)
+    z = out.logits.to(torch.promote_types(out.logits.dtype, torch.float32))
+    return bce_with_logits(z, x.to(z.dtype))
 
 
 def reconstruction_loss(name: str, impl: str) -> LossFn:
     if name == "mse":
         return _lecture_half_mse if impl == "lecture" else _native_half_mse
     if name == "bce":
-        return _bce
+        return _lecture_bce if impl == "lecture" else _native_bce
     raise ValueError(f"unknown loss {name!r}; loss must be one of: mse, bce")
 
 
