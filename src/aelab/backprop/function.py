@@ -29,7 +29,7 @@ per layer (docs/explanation/activations.md measures both).
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import torch
 from torch import Tensor
@@ -85,33 +85,28 @@ class LinearActFunction(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None
 
 
-def _autocast_aware(device_type: str) -> type[LinearActFunction]:
-    """The Function with ``torch.amp.custom_fwd/custom_bwd`` for one device type.
+FunctionT = TypeVar("FunctionT", bound=type[torch.autograd.Function])
+_AUTOCAST_AWARE: dict[tuple[type, str], type] = {}
+
+
+def autocast_aware(function: FunctionT, device_type: str) -> FunctionT:
+    """``function`` with ``torch.amp.custom_fwd/custom_bwd`` for one device type (one class per pair).
 
     The decorators take a fixed device type, so the Function is specialised per device. custom_fwd
     wraps ``setup_context`` (it records the autocast state on ctx; forward's ops already run under
     the ambient autocast), custom_bwd re-enters that state in backward.
     """
-    return type(
-        f"LinearActFunction_{device_type}",
-        (LinearActFunction,),
-        {
-            "setup_context": staticmethod(
-                torch.amp.custom_fwd(LinearActFunction.setup_context, device_type=device_type)
-            ),
-            "backward": staticmethod(torch.amp.custom_bwd(LinearActFunction.backward, device_type=device_type)),
-        },
-    )
-
-
-_FUNCTIONS: dict[str, type[LinearActFunction]] = {}
-
-
-def _function_for(device_type: str) -> type[LinearActFunction]:
-    fn = _FUNCTIONS.get(device_type)
-    if fn is None:
-        fn = _FUNCTIONS[device_type] = _autocast_aware(device_type)
-    return fn
+    aware = _AUTOCAST_AWARE.get((function, device_type))
+    if aware is None:
+        aware = _AUTOCAST_AWARE[function, device_type] = type(
+            f"{function.__name__}_{device_type}",
+            (function,),
+            {
+                "setup_context": staticmethod(torch.amp.custom_fwd(function.setup_context, device_type=device_type)),
+                "backward": staticmethod(torch.amp.custom_bwd(function.backward, device_type=device_type)),
+            },
+        )
+    return cast(FunctionT, aware)
 
 
 def _check_inputs(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
@@ -148,5 +143,5 @@ def linear_act(
     """
     act = activation if isinstance(activation, Activation) else get_activation(activation)
     _check_inputs(x, weight, bias)
-    out = _function_for(x.device.type).apply(x, weight, bias, act)
+    out = autocast_aware(LinearActFunction, x.device.type).apply(x, weight, bias, act)
     return out[0] if act.needs_z else out  # a (z, a second output, lives on in the graph only)

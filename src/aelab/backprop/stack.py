@@ -21,7 +21,9 @@ layer, in the same order on the same tensors: a stack computes the same numbers 
 saves the same tensors (the input and each layer's output, which is the next layer's input), but
 pays the fixed cost of one autograd node and one Python backward instead of L.
 :class:`LectureSequential` runs its :class:`~aelab.backprop.linear.LectureLinear` layers through it
-whenever nothing needs to see them one at a time (a forward hook, autocast), and one by one otherwise.
+whenever nothing needs to see them one at a time (a forward hook), and one by one otherwise. Under
+autocast the stack runs as the layer-by-layer Function does: its products in the low precision, its
+backward under the forward's autocast state.
 
 A layer whose activation needs z for φ' (such as GELU, SiLU) keeps z^(l) as the layer-by-layer
 Function does: the z^(l) of those layers follow the L outputs as further outputs of the Function
@@ -36,7 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from aelab.backprop.activation import Activation
-from aelab.backprop.function import _check_inputs
+from aelab.backprop.function import _check_inputs, autocast_aware
 from aelab.backprop.linear import LectureLinear
 
 
@@ -159,7 +161,8 @@ def stack_act(x: Tensor, layers: list[LectureLinear], release: bool = False) -> 
                 f"a stack's layers must chain: {below.out_features} outputs feed a layer of {layer.in_features} inputs"
             )
     params = [t for layer in layers for t in (layer.weight, layer.bias)]
-    outputs = StackActFunction.apply(x, tuple(layer.act for layer in layers), release, *params)
+    function = autocast_aware(StackActFunction, x.device.type)
+    outputs = function.apply(x, tuple(layer.act for layer in layers), release, *params)
     n = len(layers)  # the z^(l) after the n outputs live on in the graph only
     return outputs[n - 1 : n] if release else outputs[:n]
 
@@ -175,7 +178,7 @@ class LectureSequential(nn.Sequential):
     """An ``nn.Sequential`` that runs each run of two or more consecutive :class:`LectureLinear`
     layers as one :class:`StackActFunction` (the same numbers, one autograd node). It falls back to
     calling the layers one by one where a layer must be seen alone: a forward hook on it (the
-    per-layer δ probe, hooks of other tools) or autocast (the per-layer Function handles it).
+    per-layer δ probe, hooks of other tools).
 
     In training mode the stack frees each inner output during the backward as soon as it is used
     (peak memory as native autograd's, which frees a layer's saved tensors once its node ran); a
@@ -193,7 +196,7 @@ class LectureSequential(nn.Sequential):
             or m._global_backward_hooks
             or m._global_backward_pre_hooks
         )
-        if global_hooks or torch.is_autocast_enabled(x.device.type) or any(map(_observed, self)):
+        if global_hooks or any(map(_observed, self)):
             return super().forward(x)
         run: list[LectureLinear] = []
         for module in [*self, None]:
