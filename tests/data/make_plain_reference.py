@@ -2,6 +2,11 @@
 tests/test_ae.py holds ``ae=plain`` to bit for bit. Run with the venv of that commit:
 
     AELAB_DATA_DIR=... OMP_NUM_THREADS=1 python tests/data/make_plain_reference.py
+
+One value is of a later commit: ``mlp_lecture_sigmoid``'s second ``train_loss``, the loss as the
+hand-written cross-entropy (ada26b6) sums it. Its gradient, and so the weights and the test error,
+are bit for bit those of ab47b68's ``F.binary_cross_entropy_with_logits``; the logged sum rounds
+differently (487.6672058 against 487.6672363).
 """
 
 from __future__ import annotations
