@@ -85,17 +85,17 @@ def load(config: Any, device: torch.device | str = "cpu", **overrides: Any) -> S
     row = dataset_of(data)
     train_images, train_labels, test_images, test_labels = row.load(Path(str(data.get("root"))).expanduser(), data)
     want = row.image_format(data).shape
-    images, test_x = as_values(train_images), as_values(test_images)
-    if want[0] == 1 and images.shape[1] == 3:
-        images, test_x = to_grey(images), to_grey(test_x)
-    for split, x in (("training", images), ("test", test_x)):
-        if tuple(x.shape[1:]) != want:
-            raise DataError(f"{row.title}: its {split} images are {tuple(x.shape[1:])}, expected {want}")
-    n_val = row.held_out(len(images))
+    grey = want[0] == 1 and train_images.shape[1] == 3
+    for split, x in (("training", train_images), ("test", test_images)):
+        shape = (1, *x.shape[2:]) if grey else tuple(x.shape[1:])
+        if shape != want:
+            raise DataError(f"{row.title}: its {split} images are {shape}, expected {want}")
+    n_val = row.held_out(len(train_images))
     if row.val_last:  # the row's own validation images: the last n_val (e.g. other photographs)
-        train_idx, val_idx = torch.arange(len(images) - n_val), torch.arange(len(images) - n_val, len(images))
+        n = len(train_images)
+        train_idx, val_idx = torch.arange(n - n_val), torch.arange(n - n_val, n)
     else:
-        perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(int(data["split_seed"])))
+        perm = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(int(data["split_seed"])))
         val_idx, train_idx = perm[:n_val], perm[n_val:]
     if data.get("limit") is not None:
         train_idx = train_idx[: int(data["limit"])]
@@ -103,8 +103,20 @@ def load(config: Any, device: torch.device | str = "cpu", **overrides: Any) -> S
     val_idx = val_idx[:eval_limit] if eval_limit is not None else val_idx
     test_y = test_labels
     if eval_limit is not None:
-        test_x, test_y = test_x[:eval_limit], test_y[:eval_limit]
-    splits = Splits(images[train_idx], train_labels[train_idx], images[val_idx], train_labels[val_idx], test_x, test_y)
+        test_images, test_y = test_images[:eval_limit], test_y[:eval_limit]
+
+    def values(images: Tensor) -> Tensor:
+        # per split, after the split: the whole set is never held as floats (a second copy of it)
+        return to_grey(as_values(images)) if grey else as_values(images)
+
+    splits = Splits(
+        values(train_images[train_idx]),
+        train_labels[train_idx],
+        values(train_images[val_idx]),
+        train_labels[val_idx],
+        values(test_images),
+        test_y,
+    )
     return splits.to(device)
 
 
